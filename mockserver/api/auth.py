@@ -1,0 +1,76 @@
+"""Credentials on the emulated API: Basic key:secret and Bearer JWT (RS256), in lenient, strict or off mode."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from pathlib import Path
+
+import jwt
+
+from ..config import Settings
+from .errors import unauthorized
+
+REQUIRED_CLAIMS = ("application_id", "iat", "jti")
+DEFAULT_JWT_LIFETIME = 15 * 60  # tokens without `exp` count as valid for 15 minutes after `iat`
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self.mode = settings.auth
+        self.api_key = settings.api_key
+        self.api_secret = settings.api_secret
+        self.application_id = settings.application_id
+        self.leeway = settings.jwt_leeway
+        self.public_key = Path(settings.public_key).read_text() if settings.public_key else None
+
+    def check(self, header: str | None) -> None:
+        """Raise a 401 Problem unless the Authorization header passes in the current mode."""
+        if self.mode == "off":
+            return
+        if not header:
+            raise unauthorized("Request header 'Authorization' missing")
+        scheme, _, credentials = header.partition(" ")
+        scheme = scheme.lower()
+        credentials = credentials.strip()
+        if scheme == "basic":
+            self._check_basic(credentials)
+        elif scheme == "bearer":
+            self._check_jwt(credentials)
+        else:
+            raise unauthorized("Authorization must be 'Basic base64(api_key:api_secret)' or 'Bearer <JWT>'")
+
+    def _check_basic(self, credentials: str) -> None:
+        try:
+            key, sep, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise unauthorized("Basic credentials are not valid base64 of 'api_key:api_secret'") from None
+        if not (sep and key and secret):
+            raise unauthorized("Basic credentials must be base64 of 'api_key:api_secret'")
+        if self.mode == "strict" and (self.api_key is None or (key, secret) != (self.api_key, self.api_secret)):
+            raise unauthorized("You did not provide correct credentials: unknown api_key or wrong api_secret")
+
+    def _check_jwt(self, token: str) -> None:
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise unauthorized(f"Invalid Token: {exc}") from None
+        if self.mode != "strict":
+            return
+        if header.get("alg") != "RS256":
+            raise unauthorized("Invalid Token: the JWT must be signed with RS256")
+        if self.public_key is None:
+            raise unauthorized("Invalid Token: no public key is configured to verify JWTs (--public-key)")
+        try:
+            claims = jwt.decode(token, self.public_key, algorithms=["RS256"], leeway=self.leeway,
+                                options={"require": list(REQUIRED_CLAIMS), "verify_aud": False})
+        except jwt.PyJWTError as exc:
+            raise unauthorized(f"Invalid Token: {exc}") from None
+        if "exp" not in claims and time.time() > claims["iat"] + DEFAULT_JWT_LIFETIME + self.leeway:
+            raise unauthorized("Invalid Token: expired (no exp claim: valid for 15 minutes after iat)")
+        if claims["iat"] > time.time() + self.leeway:
+            raise unauthorized("Invalid Token: iat is in the future")
+        if self.application_id and claims["application_id"] != self.application_id:
+            raise unauthorized("Invalid Token: application_id does not match this mock's application")

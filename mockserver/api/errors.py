@@ -1,0 +1,102 @@
+"""Problem-details errors (type, title, detail, instance, invalid_parameters), rendered in one middleware."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from ..contract import InvalidParameter
+
+log = logging.getLogger("mockserver.api")
+PROBLEM_TYPE = "application/problem+json"
+API_ERRORS = "https://developer.nexmo.com/api-errors"
+MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
+
+
+class Problem(Exception):
+    """An error answer; raise it anywhere in a handler and the middleware renders it."""
+
+    def __init__(self, status: int, type: str, title: str, detail: str,
+                 invalid_parameters: Iterable[InvalidParameter] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.invalid_parameters = list(invalid_parameters) if invalid_parameters is not None else None
+        self.headers = headers or {}
+
+    def body(self, instance: str) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": self.type, "title": self.title, "detail": self.detail,
+                                "instance": instance}
+        if self.invalid_parameters is not None:
+            data["invalid_parameters"] = [{"name": p.name, "reason": p.reason} for p in self.invalid_parameters]
+        return data
+
+    def response(self) -> web.Response:
+        return web.Response(status=self.status, body=orjson.dumps(self.body(uuid.uuid4().hex)),
+                            content_type="application/json", headers=self.headers)
+
+
+def invalid_parameters(problems: list[InvalidParameter]) -> Problem:
+    return Problem(400, "https://www.nexmo.com/messages/Errors#InvalidParams", "Invalid Parameters",
+                   "Your request parameters did not validate.", problems)
+
+
+def malformed_json(reason: str) -> Problem:
+    return Problem(400, f"{API_ERRORS}#invalid-json", "Malformed JSON",
+                   f"The request body did not contain valid JSON: {reason}")
+
+
+def unsupported_media_type(given: str) -> Problem:
+    return Problem(415, f"{API_ERRORS}#content-type-header", "Invalid Content-Type header",
+                   "Invalid Content-Type header provided. Must be one of the following: 'application/json' "
+                   f"(got '{given}')")
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, f"{API_ERRORS}#unauthorized", "Invalid credentials supplied", detail,
+                   headers={"WWW-Authenticate": 'Basic realm="nexmo", Bearer'})
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(404, f"{API_ERRORS}#not-found", "Not Found", detail)
+
+
+def _from_http_exception(exc: web.HTTPException, request: web.Request) -> Problem:
+    if isinstance(exc, web.HTTPNotFound):
+        return not_found(f"No such endpoint: {request.method} {request.path}")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return Problem(405, f"{API_ERRORS}#method-not-allowed", "Method Not Allowed",
+                       f"{request.method} is not allowed on {request.path}; use {allowed}",
+                       headers={"Allow": allowed})
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return Problem(413, f"{API_ERRORS}#payload-too-large", "Payload Too Large",
+                       f"The request body is larger than the limit of {request.app[MAX_BODY_BYTES]} bytes")
+    return Problem(exc.status, f"{API_ERRORS}#http-{exc.status}", exc.reason, exc.text or exc.reason)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _from_http_exception(exc, request).response()
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return Problem(500, f"{API_ERRORS}#internal-error", "Internal error",
+                       "There was an error processing your request in the mock; see its log.").response()

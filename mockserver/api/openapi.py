@@ -1,0 +1,161 @@
+"""GET /openapi.json: an OpenAPI 3.1 document built from the schema files (no second copy of the contract)."""
+
+from __future__ import annotations
+
+import copy
+import posixpath
+from typing import Any
+
+from .. import __version__
+from ..contract import Contract
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def component_name(schema_name: str) -> str:
+    return schema_name.replace("/", "_").replace("-", "_")
+
+
+def _rewrite_refs(node: Any, current: str) -> Any:
+    """Turn `other.json#/$defs/x` and `#/$defs/x` into refs inside components/schemas."""
+    if isinstance(node, dict):
+        result = {}
+        for key, value in node.items():
+            if key in ("$id", "$schema"):
+                continue
+            if key == "$ref" and isinstance(value, str):
+                result[key] = _component_ref(value, current)
+            else:
+                result[key] = _rewrite_refs(value, current)
+        return result
+    if isinstance(node, list):
+        return [_rewrite_refs(item, current) for item in node]
+    return node
+
+
+def _component_ref(ref: str, current: str) -> str:
+    target, _, pointer = ref.partition("#")
+    if target:
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+        name = name.removesuffix(".json")
+    else:
+        name = current
+    return f"#/components/schemas/{component_name(name)}{pointer}"
+
+
+def _json_body(schema: str, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": {
+        "$ref": f"#/components/schemas/{component_name(schema)}"}}}}
+
+
+def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description}
+    if schema is not None:
+        answer["content"] = {"application/json": {"schema": schema}}
+    return answer
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    titles = {400: "Invalid parameters or malformed JSON", 401: "Missing or bad credentials",
+              404: "Not found", 408: "Condition not met in time", 409: "Conflict", 413: "Body too large",
+              415: "Content-Type is not JSON"}
+    return {str(code): {"description": titles[code], "content": {
+        "application/json": {"schema": PROBLEM}, "application/problem+json": {"schema": PROBLEM}}}
+        for code in codes}
+
+
+def _uuid_answer(key: str) -> dict[str, Any]:
+    return {"type": "object", "required": [key], "properties": {key: {"type": "string", "format": "uuid"}}}
+
+
+def _emulated(schema: str, key: str, summary: str) -> dict[str, Any]:
+    return {"post": {"summary": summary, "security": [{"basicAuth": []}, {"bearerAuth": []}],
+                     "requestBody": _json_body(schema),
+                     "responses": {"202": _answer("Accepted", _uuid_answer(key)), **_errors(400, 401, 413, 415)}}}
+
+
+OBJECT = {"type": "object"}
+
+
+def _control_paths() -> dict[str, Any]:
+    uuid_param = [{"name": "uuid", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+    def query(*names: str) -> list[dict[str, Any]]:
+        return [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in names]
+
+    ok = _answer("OK", OBJECT)
+    return {
+        "/_mock/health": {"get": {"summary": "Health", "responses": {"200": ok}}},
+        "/_mock/reset": {"post": {"summary": "Forget everything", "responses": {"204": _answer("Reset")}}},
+        "/_mock/messages": {"get": {"summary": "Messages, newest first",
+                                    "parameters": query("to", "channel", "status", "direction", "limit"),
+                                    "responses": {"200": ok, **_errors(400)}}},
+        "/_mock/messages/{uuid}": {"get": {"summary": "One message with its history and webhooks",
+                                           "parameters": uuid_param, "responses": {"200": ok, **_errors(404)}}},
+        "/_mock/workflows": {"get": {"summary": "Workflows", "parameters": query("status", "limit"),
+                                     "responses": {"200": ok, **_errors(400)}}},
+        "/_mock/workflows/{uuid}": {"get": {"summary": "One workflow", "parameters": uuid_param,
+                                            "responses": {"200": ok, **_errors(404)}}},
+        "/_mock/config": {"get": {"summary": "Configuration", "responses": {"200": ok}},
+                          "put": {"summary": "Merge configuration", "requestBody": _json_body("control/config-update"),
+                                  "responses": {"200": ok, **_errors(400, 413, 415)}}},
+        "/_mock/clock": {"get": {"summary": "The clock", "responses": {"200": ok}}},
+        "/_mock/clock/advance": {"post": {"summary": "Move time forward",
+                                          "requestBody": _json_body("control/clock-advance"),
+                                          "responses": {"200": ok, **_errors(400, 409, 413, 415)}}},
+        "/_mock/rules": {"get": {"summary": "Outcome rules", "responses": {"200": ok}},
+                         "post": {"summary": "Add a rule", "requestBody": _json_body("control/rule"),
+                                  "responses": {"201": ok, **_errors(400, 409, 413, 415)}}},
+        "/_mock/rules/{id}": {"delete": {"summary": "Delete a user rule", "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": _answer("Deleted"), **_errors(404)}}},
+        "/_mock/inbound": {"post": {"summary": "Inject an inbound Messenger message",
+                                    "requestBody": _json_body("control/inbound-request"),
+                                    "responses": {"202": _answer("Accepted", _uuid_answer("message_uuid")),
+                                                  **_errors(400, 413, 415)}}},
+        "/_mock/webhooks": {"get": {"summary": "Webhook deliveries with every attempt",
+                                    "parameters": query("message_uuid", "workflow_uuid", "kind", "limit"),
+                                    "responses": {"200": ok, **_errors(400)}}},
+        "/_mock/wait": {"get": {"summary": "Long-poll until a condition holds",
+                                "parameters": query("message_uuid", "workflow_uuid", "to", "status", "timeout"),
+                                "responses": {"200": ok, **_errors(400, 408)}}},
+        "/_mock/conversations": {"get": {"summary": "Conversations per channel and user",
+                                         "responses": {"200": ok}}},
+        "/_mock/conversations/{channel}/{peer}": {"get": {"summary": "One conversation", "parameters": [
+            {"name": "channel", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "peer", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": ok}}},
+    }
+
+
+PROBLEM_SCHEMA = {
+    "type": "object", "required": ["type", "title", "detail", "instance"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"},
+                   "instance": {"type": "string"},
+                   "invalid_parameters": {"type": "array", "items": {
+                       "type": "object", "required": ["name", "reason"],
+                       "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}}}},
+}
+
+
+def build_openapi(contract: Contract) -> dict[str, Any]:
+    schemas = {component_name(name): _rewrite_refs(copy.deepcopy(doc), name)
+               for name, doc in contract.schema_documents().items()}
+    schemas["Problem"] = PROBLEM_SCHEMA
+    paths = {
+        "/beta/messages": _emulated("message", "message_uuid", "Send a message (Developer Preview)"),
+        "/v0.1/messages": _emulated("message", "message_uuid", "Send a message (v0.1)"),
+        "/beta/workflows": _emulated("workflow", "workflow_uuid", "Start a failover workflow"),
+        "/v0.1/dispatch": _emulated("workflow", "dispatch_uuid", "Start a failover dispatch"),
+        **_control_paths(),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Messages & Workflows API mock", "version": __version__,
+                 "description": "The emulated Nexmo Messages/Workflows/Dispatch endpoints and the mock's control API."},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "basicAuth": {"type": "http", "scheme": "basic"},
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }

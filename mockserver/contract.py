@@ -1,0 +1,325 @@
+"""The request and webhook contract: loads the JSON Schemas, judges instances, explains every violation."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+Path_ = tuple[str | int, ...]
+
+_OTHER_ITEMS = "x-other-items"
+_LAST_ITEM = "x-last-item"
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "object": "an object",
+    "array": "an array",
+    "boolean": "a boolean",
+    "null": "null",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidParameter:
+    """One violation: the dotted path of the offending field ("" for the body) and why, for a person."""
+
+    name: str
+    reason: str
+
+
+def default_schema_dir() -> Path:
+    """The schemas in the wheel (mockserver/schemas), else those of a source checkout (<repo>/schemas)."""
+    here = Path(__file__).parent
+    candidates = (here / "schemas", here.parent / "schemas")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"JSON schemas not found; looked in {candidates[0]} and {candidates[1]}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One schema compiled twice: a fast yes/no judge and a slow validator that lists every error."""
+
+    fast: Callable[[object], bool]
+    slow: Draft202012Validator
+
+
+@dataclass(frozen=True, slots=True)
+class _PositionalRule:
+    """x-other-items / x-last-item of the array at `path`: rules JSON Schema cannot index from the end."""
+
+    path: tuple[str, ...]
+    others: _Check | None
+    last: _Check | None
+
+    def items(self, instance: object) -> list[Any] | None:
+        for key in self.path:
+            if not isinstance(instance, dict) or key not in instance:
+                return None
+            instance = instance[key]
+        return instance if isinstance(instance, list) and instance else None
+
+    def targets(self, items: list[Any]) -> Iterator[tuple[int, _Check]]:
+        last_index = len(items) - 1
+        for index in range(last_index + 1):
+            check = self.last if index == last_index else self.others
+            if check is not None:
+                yield index, check
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """Everything needed to judge and explain one named schema."""
+
+    whole: _Check
+    positional: tuple[_PositionalRule, ...]
+
+    def is_valid(self, instance: object) -> bool:
+        """Raises ValueError for values JSON cannot hold (e.g. non-string keys)."""
+        if not self.whole.fast(instance):
+            return False
+        for rule in self.positional:
+            items = rule.items(instance)
+            if items is not None and not all(check.fast(items[i]) for i, check in rule.targets(items)):
+                return False
+        return True
+
+    def explain(self, instance: object) -> Iterator[tuple[Path_, str]]:
+        for error in self.whole.slow.iter_errors(instance):
+            yield from _render(error)
+        for rule in self.positional:
+            items = rule.items(instance) or []
+            for index, check in rule.targets(items):
+                for error in check.slow.iter_errors(items[index]):
+                    for path, reason in _render(error):
+                        yield (*rule.path, index, *path), reason
+
+
+class Contract:
+    """Every schema under a directory, compiled once; `problems` names each violation of one of them."""
+
+    def __init__(self, schema_dir: Path | None = None) -> None:
+        self._documents = _load(schema_dir or default_schema_dir())
+        documents = list(self._documents.values())
+        self._registry = Registry().with_resources(
+            (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)) for doc in documents
+        )
+        self._rs_registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in documents])
+        self._compiled = {name: self._compile(doc) for name, doc in self._documents.items()}
+
+    def problems(self, schema: str, instance: object) -> list[InvalidParameter]:
+        """Every violation of `schema` (its path in the schema dir, without .json), ordered by path."""
+        compiled = self._get(schema)
+        try:
+            verdict: bool | None = compiled.is_valid(instance)
+        except ValueError:
+            verdict = None
+        if verdict:
+            return []
+        try:
+            found = set(compiled.explain(instance))
+        except RecursionError:
+            return [InvalidParameter("", "is nested too deeply")]
+        if not found and verdict is False:
+            # The two engines disagree; an invalid body must never come back as valid.
+            found = {((), "is not valid")}
+        return _ordered(found)
+
+    def is_valid(self, schema: str, instance: object) -> bool:
+        try:
+            return self._get(schema).is_valid(instance)
+        except ValueError:
+            return not self.problems(schema, instance)
+
+    def schema_documents(self) -> dict[str, dict]:
+        """Name -> a copy of the raw schema document, e.g. for building the OpenAPI document."""
+        return copy.deepcopy(self._documents)
+
+    def _get(self, schema: str) -> _Compiled:
+        try:
+            return self._compiled[schema]
+        except KeyError:
+            raise KeyError(
+                f"no schema named {schema!r}; known: {', '.join(sorted(self._compiled))}"
+            ) from None
+
+    def _compile(self, document: dict) -> _Compiled:
+        uri = document["$id"]
+        rules = tuple(
+            _PositionalRule(
+                path,
+                self._check_at(uri, pointer, _OTHER_ITEMS, node),
+                self._check_at(uri, pointer, _LAST_ITEM, node),
+            )
+            for path, pointer, node in _arrays_with_positional_rules(document)
+        )
+        return _Compiled(self._check(uri), rules)
+
+    def _check_at(self, uri: str, pointer: str, keyword: str, node: dict) -> _Check | None:
+        return self._check(f"{uri}#{pointer}/{keyword}") if keyword in node else None
+
+    def _check(self, uri: str) -> _Check:
+        schema = {"$ref": uri}
+        slow = Draft202012Validator(schema, registry=self._registry)
+        try:
+            fast = jsonschema_rs.Draft202012Validator(
+                schema, registry=self._rs_registry, validate_formats=False
+            )
+        except (ValueError, jsonschema_rs.ReferencingError):
+            return _Check(slow.is_valid, slow)
+        return _Check(fast.is_valid, slow)
+
+
+def _load(schema_dir: Path) -> dict[str, dict]:
+    documents = {}
+    for path in sorted(schema_dir.rglob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or "$id" not in document:
+            raise ValueError(f"{path}: a schema document needs an $id")
+        documents[path.relative_to(schema_dir).with_suffix("").as_posix()] = document
+    if not documents:
+        raise FileNotFoundError(f"no *.json schema in {schema_dir}")
+    return documents
+
+
+def _arrays_with_positional_rules(document: dict) -> Iterator[tuple[tuple[str, ...], str, dict]]:
+    """(instance path, JSON pointer, schema) of each `properties`-reachable schema with a positional rule."""
+
+    def walk(node: dict, path: tuple[str, ...], pointer: str) -> Iterator[tuple[tuple[str, ...], str, dict]]:
+        if _OTHER_ITEMS in node or _LAST_ITEM in node:
+            yield path, pointer, node
+        for name, sub in node.get("properties", {}).items():
+            if isinstance(sub, dict):
+                escaped = name.replace("~", "~0").replace("/", "~1")
+                yield from walk(sub, (*path, name), f"{pointer}/properties/{escaped}")
+
+    return walk(document, (), "")
+
+
+def _ordered(found: Iterable[tuple[Path_, str]]) -> list[InvalidParameter]:
+    unique = {(".".join(map(str, path)), reason): path for path, reason in found}
+    ordered = sorted(unique.items(), key=lambda item: (_path_key(item[1]), item[0][1]))
+    return [InvalidParameter(name, reason) for (name, reason), _ in ordered]
+
+
+def _path_key(path: Path_) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, part, "") if isinstance(part, int) else (1, 0, part) for part in path)
+
+
+def _render(error: ValidationError) -> Iterator[tuple[Path_, str]]:
+    """The leaf problems of one jsonschema error, each as (instance path, reason)."""
+    if error.validator in ("anyOf", "oneOf") and error.context and _custom_reason(error) is None:
+        for sub_error in _closest_branch(error.context):
+            yield from _render(sub_error)
+        return
+    path: Path_ = tuple(error.absolute_path)
+    reason = _reason(error)
+    fields = _offending_fields(error)
+    if fields is None:
+        yield path, reason
+    else:
+        for field in fields:
+            yield (*path, field), reason
+
+
+def _closest_branch(errors: list[ValidationError]) -> list[ValidationError]:
+    """The errors of the anyOf/oneOf branch the instance came closest to (fewest errors, first on ties)."""
+    branches: dict[object, list[ValidationError]] = {}
+    for error in errors:
+        branches.setdefault(error.relative_schema_path[0], []).append(error)
+    return min(branches.values(), key=len)
+
+
+def _offending_fields(error: ValidationError) -> list[str] | None:
+    """For errors reported on an object about some of its properties, the names of those properties."""
+    instance = error.instance
+    if not isinstance(instance, dict):
+        return None
+    if error.validator == "required":
+        return [name for name in error.validator_value if name not in instance]
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        return [
+            name for name in instance if name not in known and not any(_search(p, name) for p in patterns)
+        ]
+    return None
+
+
+def _search(pattern: str, text: object) -> bool:
+    return isinstance(text, str) and re.search(pattern, text) is not None
+
+
+def _custom_reason(error: ValidationError) -> str | None:
+    """The schema's own wording: "x-reason" as a string for any keyword, or an object keyed by keyword."""
+    schema = error.schema
+    reason = schema.get("x-reason") if isinstance(schema, dict) else None
+    if isinstance(reason, dict):
+        reason = reason.get(error.validator)
+    return reason if isinstance(reason, str) else None
+
+
+def _reason(error: ValidationError) -> str:
+    custom = _custom_reason(error)
+    if custom is not None:
+        return custom
+    render = _REASONS.get(error.validator)
+    return render(error.validator_value) if render else error.message
+
+
+def _show(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _quote(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+
+
+def _type_reason(expected: str | list[str]) -> str:
+    names = [expected] if isinstance(expected, str) else expected
+    return "must be " + " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+
+
+def _min_length_reason(limit: int) -> str:
+    return "must not be empty" if limit == 1 else f"must be at least {limit} characters"
+
+
+_REASONS: dict[str | None, Callable[[Any], str]] = {
+    None: lambda _: "is not allowed",  # a `false` schema
+    "not": lambda _: "is not allowed",
+    "required": lambda _: "is required",
+    "additionalProperties": lambda _: "is not allowed",
+    "type": _type_reason,
+    "enum": lambda values: "must be one of: " + ", ".join(_show(v) for v in values),
+    "const": lambda value: f"must be {_quote(value)}",
+    "minLength": _min_length_reason,
+    "maxLength": lambda limit: f"must be at most {limit} characters",
+    "minimum": lambda limit: f"must be at least {limit}",
+    "maximum": lambda limit: f"must be at most {limit}",
+    "exclusiveMinimum": lambda limit: f"must be greater than {limit}",
+    "exclusiveMaximum": lambda limit: f"must be less than {limit}",
+    "multipleOf": lambda step: f"must be a multiple of {step}",
+    "minItems": lambda limit: f"must have at least {limit} items",
+    "maxItems": lambda limit: f"must have at most {limit} items",
+    "uniqueItems": lambda _: "must not contain duplicate items",
+    "minProperties": lambda limit: f"must have at least {limit} properties",
+    "maxProperties": lambda limit: f"must have at most {limit} properties",
+    "pattern": lambda pattern: f"must match the pattern {pattern}",
+    "format": lambda name: f"must be a valid {name}",
+    "anyOf": lambda _: "does not match any of the allowed forms",
+    "oneOf": lambda _: "must match exactly one of the allowed forms",
+}

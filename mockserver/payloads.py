@@ -1,0 +1,69 @@
+"""The bodies the mock sends to webhooks, shaped as the real service's (see schemas/*-webhook.json)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .simulation.channels import CURRENCY
+from .simulation.clock import iso
+from .simulation.models import Message, StatusEntry, Workflow
+from .store import MemoryStore
+
+
+def workflow_key(kind: str | None) -> str:
+    return "dispatch_uuid" if kind == "dispatch" else "workflow_uuid"
+
+
+def workflow_link(workflow_uuid: str, kind: str | None) -> dict[str, Any]:
+    # The real service wrote /workflows/... even for Dispatch (reference §7).
+    return {"workflow": {workflow_key(kind): workflow_uuid, "href": f"/workflows/{workflow_uuid}"}}
+
+
+def status_payload(message: Message, entry: StatusEntry) -> dict[str, Any]:
+    request = message.request
+    body: dict[str, Any] = {"message_uuid": message.message_uuid, "to": request["to"], "from": request["from"],
+                            "timestamp": iso(entry.timestamp), "status": entry.status}
+    if entry.error:
+        body["error"] = entry.error
+    if entry.usage:
+        body["usage"] = entry.usage
+    if "client_ref" in request:
+        body["client_ref"] = request["client_ref"]
+    if message.workflow_uuid:
+        body["_links"] = workflow_link(message.workflow_uuid, message.workflow_kind)
+    return body
+
+
+def inbound_payload(message: Message) -> dict[str, Any]:
+    request = message.request
+    return {"message_uuid": message.message_uuid, "to": request["to"], "from": request["from"],
+            "timestamp": iso(message.created_at), "message": request["message"]}
+
+
+def message_usage(message: Message) -> dict[str, str] | None:
+    for entry in message.history:
+        if entry.usage:
+            return entry.usage
+    return None
+
+
+def workflow_report(workflow: Workflow, store: MemoryStore) -> dict[str, Any]:
+    """The final report sent when a workflow ends (reference §7)."""
+    links = []
+    total = Decimal(0)
+    for item in workflow.items:
+        message = store.get_message(item.message_uuid) if item.message_uuid else None
+        if message is None:
+            continue
+        link: dict[str, Any] = {"message_uuid": message.message_uuid,
+                                "href": f"/messages/{message.message_uuid}",
+                                "channel": message.channel, "status": message.status}
+        usage = message_usage(message)
+        if usage:
+            link["usage"] = usage
+            total += Decimal(usage["price"])
+        links.append(link)
+    return {workflow_key(workflow.kind): workflow.workflow_uuid, "template": workflow.template,
+            "status": workflow.status, "timestamp": iso(workflow.ended_at or workflow.created_at),
+            "usage": {"price": str(total), "currency": CURRENCY}, "_links": {"messages": links}}

@@ -1,0 +1,70 @@
+"""Per-channel profiles: delays to each status (with seeded jitter), prices, and what each channel reports."""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from typing import Any
+
+# Seconds after acceptance (submitted) or after the previous status (delivered, read). Unverified against
+# the real service: these are plausible 2018 figures; change them with the `profiles` setting.
+DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
+    "sms": {
+        "delays": {"submitted": 0.4, "delivered": 3.0},
+        "jitter": 0.3,
+        "price": "0.0333",
+        "reply_delay": 20.0,
+    },
+    "messenger": {
+        "delays": {"submitted": 0.3, "delivered": 1.5, "read": 8.0},
+        "jitter": 0.3,
+        "price": "0.0100",
+        "reply_delay": 12.0,
+    },
+    "viber_service_msg": {
+        "delays": {"submitted": 0.4, "delivered": 2.0, "read": 10.0},
+        "jitter": 0.3,
+        "price": "0.0333",
+        "reply_delay": 15.0,
+    },
+}
+CURRENCY = "EUR"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    channel: str
+    delays: dict[str, float]
+    jitter: float
+    price: str
+    reply_delay: float
+
+    @property
+    def reports_read(self) -> bool:
+        return "read" in self.delays
+
+    def delay(self, status: str, rng: random.Random, factor: float = 1.0) -> float:
+        """The delay before `status`, jittered by ±jitter and rounded to the millisecond."""
+        base = self.delays[status] * factor
+        spread = base * self.jitter
+        return round(base + rng.uniform(-spread, spread), 3)
+
+    def usage(self) -> dict[str, str]:
+        return {"currency": CURRENCY, "price": self.price}
+
+
+def merge_profiles(overrides: dict[str, Any]) -> dict[str, Profile]:
+    """The defaults with `overrides` (channel -> partial profile) merged in, key by key."""
+    merged = copy.deepcopy(DEFAULT_PROFILES)
+    for channel, override in (overrides or {}).items():
+        if channel not in merged:
+            raise ValueError(f"profiles: unknown channel {channel!r}")
+        for key, value in override.items():
+            if isinstance(value, dict):
+                merged[channel].setdefault(key, {}).update(value)
+            else:
+                merged[channel][key] = value
+    return {channel: Profile(channel=channel, delays=dict(p["delays"]), jitter=float(p["jitter"]),
+                             price=str(p["price"]), reply_delay=float(p["reply_delay"]))
+            for channel, p in merged.items()}

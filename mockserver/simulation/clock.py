@@ -1,0 +1,171 @@
+"""Simulated time: one clock and one timer heap drive every delay in the mock.
+
+Two modes: `real` (simulated time runs at 1/time_scale the speed of the monotonic clock) and `manual`
+(time moves only when `advance` is called; everything due fires in timestamp order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+# Timers due at the same instant fire by priority, then by creation order. Status changes come before
+# expiry checks, so a failover condition met exactly at the expiry instant counts as met.
+PRIORITY_STATUS = 0
+PRIORITY_EXPIRY = 1
+
+
+class Timer:
+    __slots__ = ("args", "callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.when = when
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def iso(timestamp: float) -> str:
+    """ISO 8601 UTC with milliseconds and Z, as the real service writes its timestamps."""
+    moment = datetime.fromtimestamp(round(timestamp, 3), UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class Clock:
+    """Simulated epoch seconds plus one heap of timers; callbacks run on the event loop, in order."""
+
+    def __init__(self, mode: str = "real", time_scale: float = 1.0, start: float | None = None) -> None:
+        self.mode = mode
+        self.time_scale = time_scale
+        self._heap: list[tuple[float, int, int, Timer]] = []
+        self._seq = itertools.count()
+        self._origin_sim = round(time.time() if start is None else start, 3)
+        self._origin_mono = time.monotonic()
+        self._manual_now = self._origin_sim
+        self._wakeup: asyncio.TimerHandle | None = None
+        self._settle: Callable[[], Awaitable[None]] | None = None
+        self._advancing = asyncio.Lock()
+
+    # -- reading time ---------------------------------------------------------------------------
+    def now(self) -> float:
+        if self.mode == "manual":
+            return self._manual_now
+        return self._origin_sim + (time.monotonic() - self._origin_mono) / self.time_scale
+
+    def now_iso(self) -> str:
+        return iso(self.now())
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for entry in self._heap if not entry[3].cancelled)
+
+    def next_due(self) -> float | None:
+        self._drop_cancelled_head()
+        return self._heap[0][0] if self._heap else None
+
+    # -- changing how time runs -----------------------------------------------------------------
+    def set_time_scale(self, scale: float) -> None:
+        """Keep `now` continuous across the change."""
+        current = self.now()
+        self._origin_sim, self._origin_mono = current, time.monotonic()
+        self.time_scale = scale
+        self._arm()
+
+    def set_mode(self, mode: str) -> None:
+        current = self.now()
+        self.mode = mode
+        self._manual_now = current
+        self._origin_sim, self._origin_mono = current, time.monotonic()
+        self._arm()
+
+    def on_settle(self, settle: Callable[[], Awaitable[None]]) -> None:
+        """`advance` awaits this after each instant, so work the timers started (webhooks) is done first."""
+        self._settle = settle
+
+    # -- timers ---------------------------------------------------------------------------------
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any,
+                priority: int = PRIORITY_STATUS) -> Timer:
+        when = round(when, 3)  # millisecond instants: equal sums of delays compare equal
+        timer = Timer(when, callback, args)
+        heapq.heappush(self._heap, (when, priority, next(self._seq), timer))
+        if self._heap[0][3] is timer:
+            self._arm()
+        return timer
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,
+                   priority: int = PRIORITY_STATUS) -> Timer:
+        return self.call_at(self.now() + delay, callback, *args, priority=priority)
+
+    def clear(self) -> None:
+        for entry in self._heap:
+            entry[3].cancel()
+        self._heap.clear()
+        if self._wakeup:
+            self._wakeup.cancel()
+            self._wakeup = None
+
+    async def advance(self, seconds: float) -> float:
+        """Manual mode: move time forward, firing everything due in order; returns the new now."""
+        return await self.advance_to(self.now() + seconds)
+
+    async def advance_to(self, target: float) -> float:
+        async with self._advancing:
+            while (due := self.next_due()) is not None and due <= target:
+                if self.mode == "manual":
+                    self._manual_now = max(self._manual_now, due)
+                self._fire_due(due)
+                if self._settle:
+                    await self._settle()
+            if self.mode == "manual":
+                self._manual_now = max(self._manual_now, target)
+            elif target > self.now():
+                # In real mode, "advance" shifts the origin: time jumps forward.
+                self._origin_sim += target - self.now()
+                self._arm()
+            return self.now()
+
+    def _drop_cancelled_head(self) -> None:
+        while self._heap and self._heap[0][3].cancelled:
+            heapq.heappop(self._heap)
+
+    def _fire_due(self, up_to: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= up_to:
+            timer = heapq.heappop(heap)[3]
+            if not timer.cancelled:
+                timer.cancelled = True
+                timer.callback(*timer.args)
+
+    def _arm(self) -> None:
+        """Real mode: one loop callback for the earliest timer, never a task per timer."""
+        if self._wakeup:
+            self._wakeup.cancel()
+            self._wakeup = None
+        if self.mode != "real":
+            return
+        due = self.next_due()
+        if due is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        delay = max(0.0, (due - self.now()) * self.time_scale)
+        self._wakeup = loop.call_later(delay, self._on_wakeup)
+
+    def _on_wakeup(self) -> None:
+        self._wakeup = None
+        self._fire_due(self.now())
+        self._arm()

@@ -1,0 +1,63 @@
+"""The event bus: the simulation publishes what happens; webhooks, the live stream and waiters listen."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("mockserver.events")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str  # message.accepted, message.status, workflow.updated, workflow.finished, inbound.received, ...
+    subject: Any  # the Message, Workflow or Delivery the event is about
+    detail: Any = None  # e.g. the StatusEntry of a status change
+
+Listener = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._waiters: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def publish(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # one broken listener must not stop the simulation
+                log.exception("event listener failed on %s", event.type)
+        if self._waiters:
+            self._check_waiters()
+
+    async def wait_for(self, probe: Callable[[], Any], timeout: float) -> Any:
+        """Wait (wall time) until `probe()` returns something truthy; None on timeout."""
+        found = probe()
+        if found:
+            return found
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        entry = (probe, future)
+        self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+    def _check_waiters(self) -> None:
+        for probe, future in list(self._waiters):
+            if future.done():
+                continue
+            found = probe()
+            if found:
+                future.set_result(found)

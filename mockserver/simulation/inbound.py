@@ -1,0 +1,70 @@
+"""Inbound Messenger messages from simulated end users: what the caller gives, the rest faked (seeded)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import orjson
+from faker import Faker
+
+from .clock import Clock
+from .models import Message, StatusEntry
+
+MEDIA_EXTENSIONS = {"image": "jpg", "audio": "mp3", "video": "mp4", "file": "pdf"}
+
+
+class InboundFaker:
+    """Fills the missing parts of an inbound message with realistic data; same seed, same data."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        self.faker = Faker("en_GB")
+        self.faker.seed_instance(self.seed)
+        self.rng = random.Random(self.seed)
+        self.page_id = self._digits(15)
+
+    def _digits(self, count: int) -> str:
+        return str(self.rng.randint(1, 9)) + "".join(str(self.rng.randint(0, 9)) for _ in range(count - 1))
+
+    def address(self, given: dict[str, Any] | None, fallback: str) -> dict[str, Any]:
+        given = dict(given or {})
+        given.setdefault("type", "messenger")
+        given.setdefault("id", fallback)
+        return given
+
+    def content(self, given: dict[str, Any] | None) -> dict[str, Any]:
+        content = dict(given or {})
+        kind = content.setdefault("type", "text")
+        if kind == "text":
+            content.setdefault("text", self.faker.sentence(nb_words=self.rng.randint(3, 12)))
+        elif kind == "location":
+            content["location"] = self._location(content.get("location") or {})
+        else:
+            media = dict(content.get(kind) or {})
+            media.setdefault("url", self._media_url(kind))
+            content[kind] = media
+        return content
+
+    def _location(self, given: dict[str, Any]) -> dict[str, Any]:
+        lat = given.get("lat") or str(self.faker.latitude())
+        long = given.get("long") or str(self.faker.longitude())
+        url = given.get("url") or f"https://www.bing.com/maps/default.aspx?v=2&pc=FACEBK&mid=8100&where1={lat}%2C+{long}"
+        return {"lat": lat, "long": long, "url": url}
+
+    def _media_url(self, kind: str) -> str:
+        name = self.faker.file_name(extension=MEDIA_EXTENSIONS[kind])
+        return f"https://scontent.xx.fbcdn.net/v/t1.15752-9/{self._digits(17)}_{name}"
+
+    def build(self, request: dict[str, Any], clock: Clock) -> Message:
+        now = clock.now()
+        sender = self.address(request.get("from"), self._digits(16))
+        page = self.address(request.get("to"), self.page_id)
+        body = {"to": page, "from": sender, "message": {"content": self.content(request.get("content"))}}
+        return Message(message_uuid=str(uuid.uuid4()), channel="messenger", direction="inbound",
+                       recipient=page["id"], peer=sender["id"], raw=orjson.dumps(body), created_at=now, api="beta",
+                       history=[StatusEntry("received", now)])

@@ -1,0 +1,124 @@
+"""The records the simulation keeps: messages with their status history, failover workflows, their items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .clock import iso
+
+FINAL_STATUSES = frozenset({"read", "rejected", "undeliverable"})
+FAILED_STATUSES = frozenset({"rejected", "undeliverable"})
+
+
+@dataclass(slots=True)
+class StatusEntry:
+    status: str
+    timestamp: float
+    error: dict[str, Any] | None = None
+    usage: dict[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status, "timestamp": iso(self.timestamp)}
+        if self.error:
+            data["error"] = self.error
+        if self.usage:
+            data["usage"] = self.usage
+        return data
+
+
+@dataclass(slots=True)
+class Message:
+    """One message, outbound (sent by the user's app) or inbound (sent by a simulated end user).
+
+    The request is kept as compact JSON bytes: a stored message costs far less memory that way.
+    """
+
+    message_uuid: str
+    channel: str
+    direction: str
+    recipient: str  # to.number or to.id
+    peer: str  # the end user's number or id: `to` outbound, `from` inbound (the conversation key)
+    raw: bytes
+    created_at: float
+    api: str = "beta"
+    workflow_uuid: str | None = None
+    workflow_kind: str | None = None
+    history: list[StatusEntry] = field(default_factory=list)
+    plan: list[StatusEntry] | None = None
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return orjson.loads(self.raw)
+
+    @property
+    def status(self) -> str:
+        return self.history[-1].status
+
+    @property
+    def text(self) -> str | None:
+        return self.request["message"]["content"].get("text")
+
+    def reached(self, status: str) -> bool:
+        return any(entry.status == status for entry in self.history)
+
+    def to_dict(self) -> dict[str, Any]:
+        request = self.request
+        data = {
+            "message_uuid": self.message_uuid,
+            "direction": self.direction,
+            "channel": self.channel,
+            "api": self.api,
+            "to": request["to"],
+            "from": request["from"],
+            "message": request["message"],
+            "status": self.status,
+            "created_at": iso(self.created_at),
+            "history": [entry.to_dict() for entry in self.history],
+            "workflow_uuid": self.workflow_uuid,
+        }
+        if "client_ref" in request:
+            data["client_ref"] = request["client_ref"]
+        return data
+
+
+@dataclass(slots=True)
+class WorkflowItem:
+    index: int
+    channel: str
+    request: dict[str, Any]
+    failover: dict[str, Any] | None
+    state: str = "pending"
+    message_uuid: str | None = None
+    sent_at: float | None = None
+    ended_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"index": self.index, "channel": self.channel, "state": self.state,
+                                "failover": self.failover,
+                                "sent_at": iso(self.sent_at) if self.sent_at is not None else None,
+                                "ended_at": iso(self.ended_at) if self.ended_at is not None else None}
+        if self.message_uuid:
+            data["message_uuid"] = self.message_uuid
+        return data
+
+
+@dataclass(slots=True)
+class Workflow:
+    workflow_uuid: str
+    kind: str  # "workflow" (/beta/workflows) or "dispatch" (/v0.1/dispatch)
+    template: str
+    items: list[WorkflowItem]
+    created_at: float
+    api: str = "beta"
+    status: str = "in_progress"
+    ended_at: float | None = None
+    current: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workflow_uuid": self.workflow_uuid, "kind": self.kind, "template": self.template,
+                "status": self.status, "created_at": iso(self.created_at),
+                "ended_at": iso(self.ended_at) if self.ended_at is not None else None,
+                "items": [item.to_dict() for item in self.items]}

@@ -1,0 +1,87 @@
+"""Where state lives: messages, workflows and webhook deliveries, behind one interface (in memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .simulation.models import Message, Workflow
+
+
+class MemoryStore:
+    """Insertion-ordered dicts; the oldest records are pruned past `history_limit`, and counted."""
+
+    def __init__(self, history_limit: int = 100_000) -> None:
+        self.history_limit = history_limit
+        self.messages: dict[str, Message] = {}
+        self.workflows: dict[str, Workflow] = {}
+        self.deliveries: dict[str, Any] = {}
+        self.pruned = {"messages": 0, "workflows": 0, "deliveries": 0}
+
+    # -- messages -------------------------------------------------------------------------------
+    def add_message(self, message: Message) -> None:
+        self.messages[message.message_uuid] = message
+        self._prune("messages", self.messages)
+
+    def get_message(self, message_uuid: str) -> Message | None:
+        return self.messages.get(message_uuid)
+
+    def find_messages(self, to: str | None = None, channel: str | None = None, status: str | None = None,
+                      direction: str | None = None, limit: int | None = None) -> list[Message]:
+        """Newest first."""
+        found = []
+        for message in reversed(self.messages.values()):
+            if ((to is None or message.recipient == to) and (channel is None or message.channel == channel)
+                    and (status is None or message.status == status)
+                    and (direction is None or message.direction == direction)):
+                found.append(message)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def iter_messages(self) -> Iterator[Message]:
+        return iter(self.messages.values())
+
+    # -- workflows ------------------------------------------------------------------------------
+    def add_workflow(self, workflow: Workflow) -> None:
+        self.workflows[workflow.workflow_uuid] = workflow
+        self._prune("workflows", self.workflows)
+
+    def get_workflow(self, workflow_uuid: str) -> Workflow | None:
+        return self.workflows.get(workflow_uuid)
+
+    def find_workflows(self, status: str | None = None, limit: int | None = None) -> list[Workflow]:
+        found = [w for w in reversed(self.workflows.values()) if status is None or w.status == status]
+        return found[:limit] if limit is not None else found
+
+    # -- webhook deliveries ---------------------------------------------------------------------
+    def add_delivery(self, delivery: Any) -> None:
+        self.deliveries[delivery.id] = delivery
+        self._prune("deliveries", self.deliveries)
+
+    def find_deliveries(self, subject_uuid: str | None = None, kind: str | None = None,
+                        limit: int | None = None) -> list[Any]:
+        found = []
+        for delivery in reversed(self.deliveries.values()):
+            if ((subject_uuid is None or delivery.subject_uuid == subject_uuid)
+                    and (kind is None or delivery.kind == kind)):
+                found.append(delivery)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    # -- all ------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.messages.clear()
+        self.workflows.clear()
+        self.deliveries.clear()
+        self.pruned = dict.fromkeys(self.pruned, 0)
+
+    def counts(self) -> dict[str, int]:
+        return {"messages": len(self.messages), "workflows": len(self.workflows),
+                "deliveries": len(self.deliveries)}
+
+    def _prune(self, name: str, records: dict[str, Any]) -> None:
+        while len(records) > self.history_limit:
+            del records[next(iter(records))]
+            self.pruned[name] += 1
