@@ -73,13 +73,13 @@ async def test_slow_receiver_for_one_message_does_not_delay_another(make_mock, r
 
 
 async def test_signed_webhooks_verify_and_hash_the_body(make_mock, receiver):
-    client = await make_mock(status_url=receiver.url(), signature_secret="sig-secret-123")
+    client = await make_mock(status_url=receiver.url(), signature_secret="signature-secret-of-at-least-32-bytes")
     await post(client, "/beta/messages", sms())
     await advance(client, 60)
     assert receiver.received
     for request in receiver.received:
         token = request.headers["Authorization"].removeprefix("Bearer ")
-        claims = jwt.decode(token, "sig-secret-123", algorithms=["HS256"])
+        claims = jwt.decode(token, "signature-secret-of-at-least-32-bytes", algorithms=["HS256"])
         assert claims["iss"] == "Vonage" and claims["jti"] and claims["iat"]
         assert claims["payload_hash"] == hashlib.sha256(request.body).hexdigest()
 

@@ -122,12 +122,12 @@ class Clock:
 
     async def advance_to(self, target: float) -> float:
         async with self._advancing:
+            await self._settled()
             while (due := self.next_due()) is not None and due <= target:
                 if self.mode == "manual":
                     self._manual_now = max(self._manual_now, due)
                 self._fire_due(due)
-                if self._settle:
-                    await self._settle()
+                await self._settled()
             if self.mode == "manual":
                 self._manual_now = max(self._manual_now, target)
             elif target > self.now():
@@ -135,6 +135,10 @@ class Clock:
                 self._origin_sim += target - self.now()
                 self._arm()
             return self.now()
+
+    async def _settled(self) -> None:
+        if self._settle:
+            await self._settle()
 
     def _drop_cancelled_head(self) -> None:
         while self._heap and self._heap[0][3].cancelled:
