@@ -83,7 +83,7 @@ async def test_message_list_filters_and_is_newest_first(mock):
 
 async def test_unknown_message_is_a_404_problem(mock):
     response = await mock.get("/_mock/messages/nope")
-    assert response.status == 404 and PROBLEM_KEYS <= set(await response.json())
+    assert response.status == 404 and set(await response.json()) >= PROBLEM_KEYS
 
 
 async def test_invalid_body_lists_every_offending_field(mock):
@@ -92,7 +92,7 @@ async def test_invalid_body_lists_every_offending_field(mock):
                         "messenger": {"category": "message_tag"}}}
     status, problem = await post(mock, "/beta/messages", body)
     assert status == 400
-    assert PROBLEM_KEYS <= set(problem)
+    assert set(problem) >= PROBLEM_KEYS
     assert problem["title"] == "Invalid Parameters"
     names = {p["name"] for p in problem["invalid_parameters"]}
     assert names == {"message.content.text", "message.messenger.tag"}
@@ -122,7 +122,7 @@ async def test_garbage_bodies_get_problem_details_never_5xx(mock, raw, content_t
     assert response.status == status
     assert response.content_type == "application/json"
     body = await response.json()
-    assert PROBLEM_KEYS <= set(body)
+    assert set(body) >= PROBLEM_KEYS
     assert "Traceback" not in await response.text()
 
 
@@ -152,13 +152,13 @@ async def test_wrong_method_is_405_with_allow(mock):
     response = await mock.get("/beta/messages")
     assert response.status == 405
     assert response.headers["Allow"] == "POST"
-    assert PROBLEM_KEYS <= set(await response.json())
+    assert set(await response.json()) >= PROBLEM_KEYS
 
 
 async def test_unknown_path_is_404_problem(mock):
     response = await mock.post("/beta/nothing", json={}, headers={"Authorization": BASIC})
     assert response.status == 404
-    assert PROBLEM_KEYS <= set(await response.json())
+    assert set(await response.json()) >= PROBLEM_KEYS
 
 
 async def test_openapi_document_is_served_and_built_from_the_schemas(mock, contract):

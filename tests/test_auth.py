@@ -54,7 +54,8 @@ async def _send(client, authorization):
 
 @pytest.mark.parametrize("header", [
     basic("anything", "goes"),
-    "Bearer " + jwt.encode({"application_id": "x", "iat": 1, "jti": "y"}, "not-even-rsa-just-a-long-enough-hmac-key", algorithm="HS256"),
+    "Bearer " + jwt.encode({"application_id": "x", "iat": 1, "jti": "y"}, "not-rsa-just-a-long-enough-hmac-key",
+                           algorithm="HS256"),
 ])
 async def test_lenient_accepts_any_well_formed_credentials(mock, header):
     assert (await _send(mock, header))[0] == 202
