@@ -13,7 +13,7 @@ from .simulation.events import Event, EventBus
 from .simulation.failover import FailoverRunner
 from .simulation.inbound import InboundFaker
 from .simulation.models import Message
-from .simulation.rules import RuleBook
+from .simulation.rules import Rule, RuleBook
 from .store import MemoryStore
 from .webhooks import WebhookDispatcher, WebhookPolicy
 
@@ -58,6 +58,17 @@ class Mock:
         message = self.inbound.build(request, self.clock)
         self.engine.record_inbound(message)
         return message
+
+    def add_rule(self, data: dict[str, Any]) -> Rule:
+        rule = self.rules.add(data)
+        self.bus.publish(Event("rules.changed", self.rules))
+        return rule
+
+    def delete_rule(self, rule_id: str) -> bool:
+        deleted = self.rules.delete(rule_id)
+        if deleted:
+            self.bus.publish(Event("rules.changed", self.rules))
+        return deleted
 
     def reset(self) -> None:
         """All messages, workflows, deliveries, timers and user rules gone; seeded randomness restarts."""

@@ -131,7 +131,7 @@ async def list_rules(request: web.Request) -> web.Response:
 async def add_rule(request: web.Request) -> web.Response:
     body = await read_valid(request, "control/rule")
     try:
-        rule = request.app[MOCK].rules.add(body)
+        rule = request.app[MOCK].add_rule(body)
     except KeyError:
         raise Problem(409, f"{API_ERRORS}#duplicate-rule", "Rule exists",
                       f"A rule with id {body['id']!r} already exists") from None
@@ -139,7 +139,7 @@ async def add_rule(request: web.Request) -> web.Response:
 
 
 async def delete_rule(request: web.Request) -> web.Response:
-    if not request.app[MOCK].rules.delete(request.match_info["id"]):
+    if not request.app[MOCK].delete_rule(request.match_info["id"]):
         raise not_found(f"No user rule {request.match_info['id']} (built-in rules cannot be deleted)")
     return web.Response(status=204)
 
