@@ -89,7 +89,7 @@ class _Compiled:
     positional: tuple[_PositionalRule, ...]
 
     def is_valid(self, instance: object) -> bool:
-        """Raises ValueError for values JSON cannot hold (e.g. non-string keys)."""
+        """Raises ValueError for values JSON cannot hold (e.g. non-string keys), RecursionError if too deep."""
         if not self.whole.fast(instance):
             return False
         for rule in self.positional:
@@ -126,7 +126,7 @@ class Contract:
         compiled = self._get(schema)
         try:
             verdict: bool | None = compiled.is_valid(instance)
-        except ValueError:
+        except (ValueError, RecursionError):
             verdict = None
         if verdict:
             return []
@@ -142,7 +142,7 @@ class Contract:
     def is_valid(self, schema: str, instance: object) -> bool:
         try:
             return self._get(schema).is_valid(instance)
-        except ValueError:
+        except (ValueError, RecursionError):
             return not self.problems(schema, instance)
 
     def schema_documents(self) -> dict[str, dict]:
@@ -153,9 +153,7 @@ class Contract:
         try:
             return self._compiled[schema]
         except KeyError:
-            raise KeyError(
-                f"no schema named {schema!r}; known: {', '.join(sorted(self._compiled))}"
-            ) from None
+            raise KeyError(f"no schema named {schema!r}; known: {', '.join(sorted(self._compiled))}") from None
 
     def _compile(self, document: dict) -> _Compiled:
         uri = document["$id"]
@@ -176,9 +174,7 @@ class Contract:
         schema = {"$ref": uri}
         slow = Draft202012Validator(schema, registry=self._registry)
         try:
-            fast = jsonschema_rs.Draft202012Validator(
-                schema, registry=self._rs_registry, validate_formats=False
-            )
+            fast = jsonschema_rs.Draft202012Validator(schema, registry=self._rs_registry, validate_formats=False)
         except (ValueError, jsonschema_rs.ReferencingError):
             return _Check(slow.is_valid, slow)
         return _Check(fast.is_valid, slow)
@@ -254,9 +250,7 @@ def _offending_fields(error: ValidationError) -> list[str] | None:
     if error.validator == "additionalProperties" and error.validator_value is False:
         known = error.schema.get("properties", {})
         patterns = error.schema.get("patternProperties", {})
-        return [
-            name for name in instance if name not in known and not any(_search(p, name) for p in patterns)
-        ]
+        return [name for name in instance if name not in known and not any(_search(p, name) for p in patterns)]
     return None
 
 
@@ -298,8 +292,7 @@ def _min_length_reason(limit: int) -> str:
     return "must not be empty" if limit == 1 else f"must be at least {limit} characters"
 
 
-_REASONS: dict[str | None, Callable[[Any], str]] = {
-    None: lambda _: "is not allowed",  # a `false` schema
+_REASONS: dict[str, Callable[[Any], str]] = {
     "not": lambda _: "is not allowed",
     "required": lambda _: "is required",
     "additionalProperties": lambda _: "is not allowed",
@@ -319,7 +312,6 @@ _REASONS: dict[str | None, Callable[[Any], str]] = {
     "minProperties": lambda limit: f"must have at least {limit} properties",
     "maxProperties": lambda limit: f"must have at most {limit} properties",
     "pattern": lambda pattern: f"must match the pattern {pattern}",
-    "format": lambda name: f"must be a valid {name}",
     "anyOf": lambda _: "does not match any of the allowed forms",
     "oneOf": lambda _: "must match exactly one of the allowed forms",
 }

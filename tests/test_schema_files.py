@@ -1,0 +1,123 @@
+"""The schema files themselves: valid Draft 2020-12 documents, named by their path, every $ref resolving."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from mockserver.contract import default_schema_dir
+
+SCHEMA_DIR = Path(__file__).parent.parent / "schemas"
+BASE = "https://mockserver.local/schemas/"
+FILES = sorted(SCHEMA_DIR.rglob("*.json"))
+REQUIRED_NAMES = {
+    "message", "workflow", "status-webhook", "inbound-webhook", "workflow-report",
+    "control/inbound-request", "control/rule", "control/clock-advance", "control/config-update",
+}  # fmt: skip
+POSITIONAL = ("x-other-items", "x-last-item")
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(SCHEMA_DIR).with_suffix("").as_posix()
+
+
+def _document(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+DOCUMENTS = {_name(path): _document(path) for path in FILES}
+REGISTRY = Registry().with_resources(
+    (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)) for doc in DOCUMENTS.values()
+)
+
+
+def _subschemas(node: object, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object in a document with its JSON pointer (schemas, and a few plain objects such as examples)."""
+    if isinstance(node, dict):
+        yield pointer, node
+        for key, value in node.items():
+            if key not in ("examples", "enum", "const"):
+                yield from _subschemas(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _subschemas(value, f"{pointer}/{index}")
+
+
+def test_the_fixed_names_exist() -> None:
+    assert set(DOCUMENTS) >= REQUIRED_NAMES
+
+
+def test_default_schema_dir_is_the_checkout_folder_in_development() -> None:
+    assert default_schema_dir().resolve() == SCHEMA_DIR.resolve()
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_header_names_the_dialect_and_the_file(name: str) -> None:
+    document = DOCUMENTS[name]
+    assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert document["$id"] == f"{BASE}{name}.json"
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_is_a_valid_draft_2020_12_schema(name: str) -> None:
+    Draft202012Validator.check_schema(DOCUMENTS[name])
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_every_ref_resolves(name: str) -> None:
+    document = DOCUMENTS[name]
+    resolver = REGISTRY.resolver(base_uri=document["$id"])
+    refs = [node["$ref"] for _, node in _subschemas(document) if isinstance(node.get("$ref"), str)]
+    for ref in refs:
+        assert resolver.lookup(ref).contents is not None, ref
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_false_appears_only_as_additional_properties(name: str) -> None:
+    """jsonschema reports a `false` subschema without its path; `{"not": {}}` keeps it."""
+    for pointer, node in _subschemas(DOCUMENTS[name]):
+        for key, value in node.items():
+            assert value is not False or key == "additionalProperties", f"{pointer}/{key}"
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_rust_engine_compiles_it(name: str) -> None:
+    registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in DOCUMENTS.values()])
+    jsonschema_rs.Draft202012Validator({"$ref": DOCUMENTS[name]["$id"]}, registry=registry)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_x_reason_names_keywords_of_its_own_schema(name: str) -> None:
+    for pointer, node in _subschemas(DOCUMENTS[name]):
+        reason = node.get("x-reason")
+        if isinstance(reason, dict):
+            assert set(reason) <= set(node), f"{pointer}: x-reason for a keyword the schema lacks"
+            assert all(isinstance(text, str) for text in reason.values()), pointer
+        else:
+            assert reason is None or isinstance(reason, str), pointer
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_positional_rules_sit_on_arrays_reached_by_properties(name: str) -> None:
+    for pointer, node in _subschemas(DOCUMENTS[name]):
+        if any(keyword in node for keyword in POSITIONAL):
+            assert node.get("type") == "array", pointer
+            assert all(part == "properties" for part in pointer.split("/")[1::2]), pointer
+            for keyword in POSITIONAL:
+                Draft202012Validator.check_schema(node.get(keyword, {}))
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_examples_in_a_schema_satisfy_it(name: str) -> None:
+    document = DOCUMENTS[name]
+    validator = Draft202012Validator(document, registry=REGISTRY)
+    for example in document.get("examples", []):
+        assert list(validator.iter_errors(example)) == []
