@@ -40,6 +40,15 @@ async def test_each_content_type_reaches_the_inbound_url(make_mock, receiver, co
         assert sent[content["type"]]["url"].startswith("https://")
 
 
+async def test_content_without_type_takes_the_type_of_its_field(make_mock, receiver, contract):
+    client = await make_mock(inbound_url=receiver.url("/inbound"))
+    await client.post("/_mock/inbound", json={"content": {"image": {"url": "https://example.com/cat.png"}}})
+    await advance(client, 0)
+    [payload] = receiver.bodies("/inbound")
+    assert payload["message"]["content"] == {"type": "image", "image": {"url": "https://example.com/cat.png"}}
+    assert contract.problems("inbound-webhook", payload) == []
+
+
 async def test_given_fields_are_kept(make_mock, receiver):
     client = await make_mock(inbound_url=receiver.url("/inbound"))
     await client.post("/_mock/inbound", json={

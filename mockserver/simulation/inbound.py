@@ -39,7 +39,9 @@ class InboundFaker:
 
     def content(self, given: dict[str, Any] | None) -> dict[str, Any]:
         content = dict(given or {})
-        kind = content.setdefault("type", "text")
+        # Without a type, the one content field given (the schema allows at most one) names it.
+        named = [key for key in ("text", "location", *MEDIA_EXTENSIONS) if key in content]
+        kind = content.setdefault("type", named[0] if named else "text")
         if kind == "text":
             content.setdefault("text", self.faker.sentence(nb_words=self.rng.randint(3, 12)))
         elif kind == "location":
