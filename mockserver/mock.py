@@ -17,8 +17,6 @@ from .simulation.rules import Rule, RuleBook
 from .store import MemoryStore
 from .webhooks import WebhookDispatcher, WebhookPolicy
 
-# Settings that `PUT /_mock/config` may change at run time.
-MUTABLE_CONFIG = ("status_url", "inbound_url", "signature_secret", "time_scale", "demo_mode", "profiles")
 DEMO_REPLY_CHANCE = 0.5
 
 
@@ -116,6 +114,8 @@ class Mock:
                 setattr(self.policy, key, changes[key])
         if "time_scale" in changes:
             self.clock.set_time_scale(changes["time_scale"])
+        if "clock" in changes:
+            self.clock.set_mode(changes["clock"])
         if "demo_mode" in changes:
             self.demo_mode = changes["demo_mode"]
         self.bus.publish(Event("config.changed", self.config()))

@@ -108,3 +108,18 @@ async def test_control_token_guards_the_control_api_but_not_the_emulated_one(mak
     assert (await client.get("/", headers={"X-Mock-Token": "wrong"})).status == 401
     response = await client.post("/beta/messages", json={}, headers={"Authorization": "Basic eDp5"})
     assert response.status == 400
+
+
+async def test_clock_mode_can_be_switched_at_run_time(make_mock):
+    client = await make_mock(clock="manual")
+    response = await client.put("/_mock/config", json={"clock": "real", "time_scale": 0.001})
+    assert (await response.json())["clock"] == "real"
+    clock = await (await client.get("/_mock/clock")).json()
+    assert clock["mode"] == "real" and clock["time_scale"] == 0.001
+
+
+async def test_bad_profile_is_a_problem_not_a_crash(mock):
+    response = await mock.put("/_mock/config", json={"profiles": {"fax": {}, "sms": {"jitter": 2}}})
+    assert response.status == 400
+    names = sorted(p["name"] for p in (await response.json())["invalid_parameters"])
+    assert names == ["profiles.fax", "profiles.sms.jitter"]

@@ -559,7 +559,7 @@ CONFIG_CASES = [
     valid("nothing", "control/config-update", {}),
     valid("everything", "control/config-update", {"status_url": "http://localhost:3000/status",
           "inbound_url": "https://example.com/in", "time_scale": 0.01, "signature_secret": "s3cr3t",
-          "profiles": {"sms": {"delivered": 2}}, "demo_mode": True}),
+          "profiles": {"sms": {"delays": {"delivered": 2}, "jitter": 0}}, "demo_mode": True, "clock": "manual"}),
     valid("clearing", "control/config-update", {"status_url": None, "inbound_url": None, "signature_secret": None}),
     Case("url without a scheme", "control/config-update", {"status_url": "localhost:3000"}, {"status_url"},
          {"status_url": "must be an http or https URL"}),

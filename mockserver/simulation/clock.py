@@ -124,17 +124,19 @@ class Clock:
         async with self._advancing:
             await self._settled()
             while (due := self.next_due()) is not None and due <= target:
-                if self.mode == "manual":
-                    self._manual_now = max(self._manual_now, due)
+                self._jump_to(due)
                 self._fire_due(due)
                 await self._settled()
-            if self.mode == "manual":
-                self._manual_now = max(self._manual_now, target)
-            elif target > self.now():
-                # In real mode, "advance" shifts the origin: time jumps forward.
-                self._origin_sim += target - self.now()
-                self._arm()
+            self._jump_to(target)
+            self._arm()
             return self.now()
+
+    def _jump_to(self, moment: float) -> None:
+        """Move now forward to `moment` (never back); in real mode by shifting the origin."""
+        if self.mode == "manual":
+            self._manual_now = max(self._manual_now, moment)
+        elif moment > self.now():
+            self._origin_sim += moment - self.now()
 
     async def _settled(self) -> None:
         if self._settle:
