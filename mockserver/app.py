@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from .api import control, emulated, stream
+from .api import control, emulated, stream, v1
 from .api.auth import Authenticator
 from .api.errors import MAX_BODY_BYTES, Handler, Problem, problem_middleware
 from .api.keys import AUTH, CONTRACT, MOCK, SETTINGS, STARTED_AT
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     async def openapi_document(request: web.Request) -> web.Response:
         return web.Response(body=openapi, content_type="application/json")
 
-    app.add_routes([*emulated.routes(), *control.routes(), *stream.routes(),
+    app.add_routes([*emulated.routes(), *control.routes(), *stream.routes(), *v1.routes(),
                     web.get("/openapi.json", openapi_document), web.get("/", _index)])
     if (WEB_ROOT / "static").is_dir():
         app.router.add_static("/static/", str(WEB_ROOT / "static"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from .simulation.channels import CURRENCY
 from .simulation.clock import iso
+from .simulation.engine import recipient_of
 from .simulation.models import Message, StatusEntry, Workflow
 from .store import MemoryStore
 
@@ -21,6 +23,8 @@ def workflow_link(workflow_uuid: str, kind: str | None) -> dict[str, Any]:
 
 
 def status_payload(message: Message, entry: StatusEntry) -> dict[str, Any]:
+    if message.api == "v1":
+        return v1_status_payload(message, entry)
     request = message.request
     body: dict[str, Any] = {"message_uuid": message.message_uuid, "to": request["to"], "from": request["from"],
                             "timestamp": iso(entry.timestamp), "status": entry.status}
@@ -32,6 +36,32 @@ def status_payload(message: Message, entry: StatusEntry) -> dict[str, Any]:
         body["client_ref"] = request["client_ref"]
     if message.workflow_uuid:
         body["_links"] = workflow_link(message.workflow_uuid, message.workflow_kind)
+    return body
+
+
+# /v1 names the Viber channel differently; its webhook errors are problem objects under this type.
+V1_CHANNEL_NAMES = {"viber_service_msg": "viber_service"}
+V1_ERROR_TYPE = "https://developer.nexmo.com/api-errors/messages-olympus"
+
+
+def v1_status_payload(message: Message, entry: StatusEntry) -> dict[str, Any]:
+    """The /v1 status webhook (schemas/v1/status-webhook.json): flat `to`/`from`, `channel`, problem-style error."""
+    request = message.request
+    body: dict[str, Any] = {"message_uuid": message.message_uuid, "to": recipient_of(request["to"]),
+                            "from": recipient_of(request["from"]), "timestamp": iso(entry.timestamp),
+                            "status": entry.status, "channel": V1_CHANNEL_NAMES.get(message.channel, message.channel)}
+    if entry.usage:
+        body["usage"] = entry.usage
+    if "client_ref" in request:
+        body["client_ref"] = request["client_ref"]
+    if entry.error:
+        code = entry.error["code"]
+        # Stable per message and status: no randomness beyond the message's own uuid.
+        instance = uuid.uuid5(uuid.NAMESPACE_URL, f"{message.message_uuid}/{entry.status}").hex
+        body["error"] = {"type": f"{V1_ERROR_TYPE}#{code}", "title": code, "detail": entry.error["reason"],
+                         "instance": instance}
+    if message.workflow_uuid:
+        body["workflow"] = {"workflow_id": message.workflow_uuid, **request["workflow_item"]}
     return body
 
 

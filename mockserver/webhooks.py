@@ -153,7 +153,7 @@ class WebhookDispatcher:
         if event.type == "message.status" and policy.status_url:
             body = payloads.status_payload(event.subject, event.detail)
             self.enqueue("status", policy.status_url, event.subject.message_uuid, body)
-        elif event.type == "workflow.finished" and policy.status_url:
+        elif event.type == "workflow.finished" and policy.status_url and event.subject.api != "v1":  # v1: no report
             body = payloads.workflow_report(event.subject, self.store)
             self.enqueue("workflow", policy.status_url, event.subject.workflow_uuid, body)
         elif event.type == "inbound.received" and policy.inbound_url:

@@ -58,7 +58,7 @@ def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str,
 def _errors(*codes: int) -> dict[str, Any]:
     titles = {400: "Invalid parameters or malformed JSON", 401: "Missing or bad credentials",
               404: "Not found", 408: "Condition not met in time", 409: "Conflict", 413: "Body too large",
-              415: "Content-Type is not JSON"}
+              415: "Content-Type is not JSON", 422: "Invalid or unsupported parameters, or malformed JSON (v1)"}
     return {str(code): {"description": titles[code], "content": {
         "application/json": {"schema": PROBLEM}, "application/problem+json": {"schema": PROBLEM}}}
         for code in codes}
@@ -72,6 +72,14 @@ def _emulated(schema: str, key: str, summary: str) -> dict[str, Any]:
     return {"post": {"summary": summary, "security": [{"basicAuth": []}, {"bearerAuth": []}],
                      "requestBody": _json_body(schema),
                      "responses": {"202": _answer("Accepted", _uuid_answer(key)), **_errors(400, 401, 413, 415)}}}
+
+
+def _v1_messages() -> dict[str, Any]:
+    answer = _uuid_answer("message_uuid")
+    answer["properties"]["workflow_id"] = {"type": "string", "description": "Only when the request has failover."}
+    return {"post": {"summary": "Send a message (v1 flat shape, optional failover)",
+                     "security": [{"basicAuth": []}, {"bearerAuth": []}], "requestBody": _json_body("v1/message"),
+                     "responses": {"202": _answer("Accepted", answer), **_errors(401, 413, 415, 422)}}}
 
 
 OBJECT = {"type": "object"}
@@ -147,6 +155,7 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
         "/v0.1/messages": _emulated("message", "message_uuid", "Send a message (v0.1)"),
         "/beta/workflows": _emulated("workflow", "workflow_uuid", "Start a failover workflow"),
         "/v0.1/dispatch": _emulated("workflow", "dispatch_uuid", "Start a failover dispatch"),
+        "/v1/messages": _v1_messages(),
         **_control_paths(),
     }
     return {

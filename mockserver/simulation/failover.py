@@ -47,7 +47,7 @@ class FailoverRunner:
         item.message_uuid = message.message_uuid
         item.sent_at = message.created_at
         item.state = "sent"
-        if item.failover:
+        if item.failover and "expiry_time" in item.failover:  # /v1 failover has no expiry
             self._expiries[workflow.workflow_uuid] = self.clock.call_later(
                 item.failover["expiry_time"], self._expire, workflow, index, priority=PRIORITY_EXPIRY)
         self.bus.publish(Event("workflow.updated", workflow))

@@ -1,0 +1,112 @@
+"""POST /v1/messages: the flat v1 request, mapped onto the simulation, with v1's 422 problems and failover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..contract import InvalidParameter
+from ..payloads import V1_ERROR_TYPE
+from .errors import Problem
+from .keys import AUTH, CONTRACT, MOCK
+from .parsing import json_response, read_json
+
+SCHEMA = "v1/message"
+
+# The engine's channel for each v1 channel, and which key of its to/from objects holds the address.
+ENGINE_CHANNELS = {"sms": "sms", "messenger": "messenger", "viber_service": "viber_service_msg"}
+ADDRESS_KEYS = {"sms": ("number", "number"), "messenger": ("id", "id"), "viber_service": ("number", "id")}
+OPTION_BLOCKS = {"messenger": "messenger", "viber_service": "viber_service_msg"}
+
+# v1 sorts invalid requests into kinds, each its own problem type; the first kind an offending field
+# belongs to names the answer (reference section 5a). Anything else is "Invalid params" (1150).
+PROBLEM_KINDS: tuple[tuple[frozenset[str], str, str, str], ...] = (
+    (frozenset({"channel"}), "1100", "Unsupported channel",
+     "The `channel` parameter is missing or names a channel this mock does not simulate "
+     "(it simulates sms, messenger and viber_service)."),
+    (frozenset({"message_type"}), "1140", "Invalid message type",
+     "The `message_type` parameter is invalid for the given channel."),
+    (frozenset({"from"}), "1120", "Invalid sender", "The `from` parameter is invalid for the given channel."),
+    (frozenset({"to"}), "110", "Invalid recipient", "The `to` parameter is invalid for the given channel."),
+    (frozenset({"client_ref"}), "1060", "Invalid client reference",
+     "The `client_ref` parameter must be a string of at most 100 characters."),
+    (frozenset({"sms", "messenger", "viber_service"}), "1110", "Invalid channel parameters",
+     "The value of one or more parameters of the channel block is invalid."),
+)
+INVALID_PARAMS = ("1150", "Invalid params", "The value of one or more parameters is invalid.")
+
+
+def _top_field(name: str) -> str:
+    """The top-level field of a dotted path; inside a failover message, that message's own field."""
+    parts = name.split(".")
+    if len(parts) > 2 and parts[0] == "failover" and parts[1].isdigit():
+        parts = parts[2:]
+    return parts[0]
+
+
+def v1_problem(problems: list[InvalidParameter]) -> Problem:
+    fields = {_top_field(problem.name) for problem in problems}
+    code, title, detail = next(((code, title, detail) for names, code, title, detail in PROBLEM_KINDS
+                                if fields & names), INVALID_PARAMS)
+    return Problem(422, f"{V1_ERROR_TYPE}#{code}", title, detail, problems)
+
+
+async def read_v1_body(request: web.Request) -> Any:
+    """The parsed body; v1 answers malformed JSON with 422, not 400."""
+    try:
+        return await read_json(request)
+    except Problem as problem:
+        if problem.status != 400:
+            raise
+        raise Problem(422, problem.type, problem.title, problem.detail) from None
+
+
+def engine_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The engine's (beta-shaped) request for one v1 message."""
+    channel = body["channel"]
+    engine_channel = ENGINE_CHANNELS[channel]
+    to_key, from_key = ADDRESS_KEYS[channel]
+    message_type = body["message_type"]
+    message: dict[str, Any] = {"content": {"type": message_type, message_type: body[message_type]}}
+    if channel in OPTION_BLOCKS and channel in body:
+        message[OPTION_BLOCKS[channel]] = body[channel]
+    request = {"to": {"type": engine_channel, to_key: body["to"]},
+               "from": {"type": engine_channel, from_key: body["from"]}, "message": message}
+    if "client_ref" in body:
+        request["client_ref"] = body["client_ref"]
+    return request
+
+
+def failover_workflow(body: dict[str, Any]) -> dict[str, Any]:
+    """The engine's workflow for a v1 message with `failover`: each message is tried only if the one before
+    it is rejected or undeliverable (no expiry, unlike the beta workflows)."""
+    messages = [{key: value for key, value in body.items() if key != "failover"}, *body["failover"]]
+    count = len(messages)
+    items = []
+    for index, message in enumerate(messages):
+        item = {**engine_request(message),
+                "workflow_item": {"item_number": str(index + 1), "items_number": str(count)}}
+        if index < count - 1:
+            item["failover"] = {"condition_status": "delivered"}
+        items.append(item)
+    return {"template": "failover", "workflow": items}
+
+
+async def send_message(request: web.Request) -> web.Response:
+    request.app[AUTH].check(request.headers.get("Authorization"))
+    body = await read_v1_body(request)
+    contract = request.app[CONTRACT]
+    if not contract.is_valid(SCHEMA, body):
+        raise v1_problem(contract.problems(SCHEMA, body))
+    mock = request.app[MOCK]
+    if "failover" not in body:
+        message = mock.send_message(engine_request(body), "v1")
+        return json_response({"message_uuid": message.message_uuid}, status=202)
+    workflow = mock.start_workflow(failover_workflow(body), "failover", "v1")
+    return json_response({"message_uuid": workflow.items[0].message_uuid, "workflow_id": workflow.workflow_uuid},
+                         status=202)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.post("/v1/messages", send_message)]
