@@ -9,6 +9,7 @@ from dataclasses import fields
 
 from aiohttp import web
 
+from . import tls
 from .config import CHOICES, DEFAULT_PORT, FILE_ONLY, ConfigError, Settings, is_loopback, load_settings
 
 HELP = {
@@ -39,6 +40,12 @@ HELP = {
     "history_limit": "messages/workflows/deliveries kept; the oldest are pruned (and counted) past it",
     "control_token": "protect /_mock/*, the page and /openapi.json with this token",
     "demo_mode": "simulated Messenger users sometimes reply by themselves after reading",
+    "tls_cert": "serve https with this PEM certificate (chain); needs --tls-key",
+    "tls_key": "the PEM private key of --tls-cert",
+    "tls_self_signed": "serve https with a local CA and a certificate for localhost, 127.0.0.1 and ::1 made "
+                       "at start; prints the CA file and how to trust it",
+    "tls_dir": "folder where --tls-self-signed keeps its CA (reused across runs) and certificate "
+               "(default ./mockserver-tls)",
 }
 
 
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(vars(args))
+        server_tls = tls.server_tls(settings)
     except ConfigError as exc:
         sys.exit(f"mockserver: {exc}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -73,10 +81,12 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("mockserver").warning(
             "serving on %s without a control token: anyone who can reach it can drive the mock "
             "(set --control-token)", settings.host)
+    if server_tls and server_tls.ca:
+        print(tls.trust_instructions(server_tls.ca, settings.port), flush=True)
     from .app import AccessLogger, create_app
 
     web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log_class=AccessLogger,
                 print=lambda text: logging.getLogger("mockserver").info(
-                    "serving the Messages API mock on http://%s:%d (clock %s, auth %s)",
-                    settings.host, settings.port, settings.clock, settings.auth),
-                shutdown_timeout=3.0)
+                    "serving the Messages API mock on %s://%s:%d (clock %s, auth %s)",
+                    "https" if server_tls else "http", settings.host, settings.port, settings.clock, settings.auth),
+                shutdown_timeout=3.0, ssl_context=server_tls.context if server_tls else None)

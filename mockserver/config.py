@@ -47,6 +47,10 @@ class Settings:
     history_limit: int = 100_000
     control_token: str | None = None
     demo_mode: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_self_signed: bool = False
+    tls_dir: str | None = None
     rules: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     profiles: dict[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,133 @@
+"""TLS: the self-signed local CA and certificate, the user's own certificate, and `mockserver --tls-self-signed`."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import ssl
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from cryptography import x509
+
+from mockserver import tls
+from mockserver.app import create_app
+from mockserver.config import ConfigError, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def serving(context: ssl.SSLContext) -> AsyncIterator[int]:
+    """The mock on a real port of 127.0.0.1, speaking TLS with `context`; yields the port."""
+    runner = web.AppRunner(create_app(Settings(clock="manual")))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+async def health(url: str, ca: Path | None = None) -> int:
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/_mock/health", ssl=context) as response:
+        return response.status
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_self_signed_certificate_is_trusted_through_the_local_ca(tmp_path):
+    server = tls.server_tls(Settings(tls_self_signed=True, tls_dir=str(tmp_path)))
+    assert server.ca == tmp_path / "ca.pem"
+    async with serving(server.context) as port:
+        assert await health(f"https://127.0.0.1:{port}", server.ca) == 200
+        assert await health(f"https://localhost:{port}", server.ca) == 200
+
+
+async def test_a_client_that_does_not_trust_the_ca_refuses_the_connection(tmp_path):
+    server = tls.server_tls(Settings(tls_self_signed=True, tls_dir=str(tmp_path)))
+    async with serving(server.context) as port:
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await health(f"https://127.0.0.1:{port}")
+
+
+def test_the_certificate_names_localhost_and_both_loopback_addresses(tmp_path):
+    cert_path, _, _ = tls.make_self_signed(tmp_path)
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert names.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1"),
+                                                         ipaddress.ip_address("::1")]
+
+
+def test_the_ca_is_kept_across_starts_and_the_keys_are_private(tmp_path):
+    first_cert, key, ca = tls.make_self_signed(tmp_path)
+    first_ca, first_leaf = ca.read_bytes(), first_cert.read_bytes()
+    second_cert, _, _ = tls.make_self_signed(tmp_path)
+    assert ca.read_bytes() == first_ca
+    assert second_cert.read_bytes() != first_leaf
+    assert (key.stat().st_mode & 0o777, (tmp_path / "ca-key.pem").stat().st_mode & 0o777) == (0o600, 0o600)
+
+
+async def test_the_users_own_certificate_and_key_are_served(tmp_path):
+    cert, key, ca = tls.make_self_signed(tmp_path / "theirs")
+    server = tls.server_tls(Settings(tls_cert=str(cert), tls_key=str(key)))
+    assert server.ca is None
+    async with serving(server.context) as port:
+        assert await health(f"https://localhost:{port}", ca) == 200
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"tls_cert": "cert.pem"}, "go together"),
+    ({"tls_key": "key.pem"}, "go together"),
+    ({"tls_self_signed": True, "tls_cert": "cert.pem"}, "leave tls_cert and tls_key unset"),
+    ({"tls_cert": "missing.pem", "tls_key": "missing-key.pem"}, "cannot use the TLS certificate missing.pem"),
+])
+def test_unusable_tls_settings_are_refused_with_a_reason(tmp_path, settings, message):
+    with pytest.raises(ConfigError, match=message):
+        tls.server_tls(Settings(tls_dir=str(tmp_path), **settings))
+
+
+def test_an_unreadable_local_ca_is_reported_not_replaced(tmp_path):
+    (tmp_path / "ca.pem").write_text("not a certificate")
+    (tmp_path / "ca-key.pem").write_text("not a key")
+    with pytest.raises(ConfigError, match="unreadable"):
+        tls.make_self_signed(tmp_path)
+    assert (tmp_path / "ca.pem").read_text() == "not a certificate"
+
+
+async def test_the_command_serves_https_and_prints_how_to_trust_the_ca(tmp_path):
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mockserver", "--port", str(port), "--clock", "manual", "--tls-self-signed",
+        "--tls-dir", str(tmp_path / "tls"), cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        printed = []
+        while not any("NODE_EXTRA_CA_CERTS" in line for line in printed):
+            line = await asyncio.wait_for(process.stdout.readline(), 20)
+            assert line, "the mock exited before printing the trust instructions"
+            printed.append(line.decode())
+        ca = (tmp_path / "tls" / "ca.pem").resolve()
+        assert f"REQUESTS_CA_BUNDLE={ca}" in "".join(printed)
+        serving_line = await asyncio.wait_for(process.stderr.readline(), 20)
+        while b"serving the Messages API mock on" not in serving_line:
+            serving_line = await asyncio.wait_for(process.stderr.readline(), 20)
+        assert f"https://127.0.0.1:{port}".encode() in serving_line
+        assert await health(f"https://localhost:{port}", ca) == 200
+    finally:
+        process.terminate()
+        await process.wait()
