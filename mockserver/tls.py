@@ -38,7 +38,12 @@ def server_tls(settings: Settings) -> ServerTls | None:
     if settings.tls_self_signed:
         if settings.tls_cert or settings.tls_key:
             raise ConfigError("tls_self_signed makes its own certificate: leave tls_cert and tls_key unset")
-        cert, key, ca = make_self_signed(Path(settings.tls_dir or DEFAULT_DIR))
+        directory = Path(settings.tls_dir or DEFAULT_DIR)
+        try:
+            cert, key, ca = make_self_signed(directory)
+        except OSError as exc:
+            raise ConfigError(f"cannot keep the local CA in {directory}: {exc.strerror}; "
+                              "point tls_dir at a writable folder") from exc
         return ServerTls(_context(cert, key), cert, ca)
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise ConfigError("tls_cert and tls_key go together: give both (PEM files) or neither")

@@ -19,7 +19,7 @@ from cryptography import x509
 
 from mockserver import tls
 from mockserver.app import create_app
-from mockserver.config import ConfigError, Settings
+from mockserver.config import ConfigError, Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -99,6 +99,17 @@ async def test_the_users_own_certificate_and_key_are_served(tmp_path):
 def test_unusable_tls_settings_are_refused_with_a_reason(tmp_path, settings, message):
     with pytest.raises(ConfigError, match=message):
         tls.server_tls(Settings(tls_dir=str(tmp_path), **settings))
+
+
+def test_a_tls_dir_that_cannot_be_written_is_refused_with_a_reason(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ConfigError, match="point tls_dir at a writable folder"):
+        tls.server_tls(Settings(tls_self_signed=True, tls_dir=str(tmp_path / "a-file" / "tls")))
+
+
+def test_the_environment_turns_tls_on_like_the_flags(tmp_path):
+    settings = load_settings({}, environ={"MOCK_TLS_SELF_SIGNED": "true", "MOCK_TLS_DIR": str(tmp_path)})
+    assert tls.server_tls(settings).ca == tmp_path / "ca.pem"
 
 
 def test_an_unreadable_local_ca_is_reported_not_replaced(tmp_path):
