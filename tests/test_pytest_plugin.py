@@ -1,0 +1,306 @@
+"""The pytest plugin: users' sync and async suites run through pytester, and MockClient against a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mockserver.pytest_plugin import MockClient, MockError, MockTimeout
+
+from .conftest import BASIC, Receiver, sms
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[1]
+# The inner runs load the plugin by module; `no:mockserver` keeps its entry point (if installed) from loading twice.
+WITH_PLUGIN = ("-p", "no:mockserver", "-p", "mockserver.pytest_plugin")
+INNER_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without MOCK_* settings, plus `extra`."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}, **extra}
+
+
+@contextmanager
+def serving(command: list[str], port: int, cwd: Path | str, env: dict[str, str],
+            token: str | None = None) -> Iterator[str]:
+    """Run a mock server process; yield its URL once /_mock/health answers; stop it with SIGTERM."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            MockClient(url, token=token).wait_until_healthy(timeout=30)
+        except MockError:
+            process.kill()
+            process.wait()
+            log.seek(0)
+            raise AssertionError(f"{command} did not serve:\n{log.read().decode(errors='replace')}") from None
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def post_json(url: str, body: Any) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": BASIC})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def send_sms(base_url: str, to: str = "447700900000") -> str:
+    status, answer = post_json(base_url + "/v0.1/messages", sms(to=to))
+    assert status == 202, answer
+    return answer["message_uuid"]
+
+
+# -- users' suites through pytester -------------------------------------------------------------
+USER_SUITE = '''
+import aiohttp
+import json
+import urllib.request
+
+import pytest
+from aiohttp import web
+
+SMS = {"to": {"type": "sms", "number": "447700900000"}, "from": {"type": "sms", "number": "447700900001"},
+       "message": {"content": {"type": "text", "text": "Your code is 1234"}}}
+
+
+def app_sends_sms(base_url):
+    """The app under test, synchronous: it posts with urllib while the test thread waits."""
+    request = urllib.request.Request(base_url + "/v0.1/messages", data=json.dumps(SMS).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": "Basic YTpi"})
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())["message_uuid"]
+
+
+def test_sync_app_message_is_delivered(messages_mock):
+    uuid = app_sends_sms(messages_mock.base_url)
+    messages_mock.config(status_url="http://127.0.0.1:9/unreachable")
+    messages_mock.advance(60)
+    assert messages_mock.wait(message_uuid=uuid, status="delivered", timeout=1)["status"] == "delivered"
+    assert [m["message_uuid"] for m in messages_mock.messages(to="447700900000")] == [uuid]
+
+
+def test_state_and_config_are_reset_between_tests(messages_mock):
+    assert messages_mock.messages() == []
+    assert messages_mock.config()["status_url"] is None
+
+
+def test_settings_fixture_is_applied(messages_mock):
+    assert messages_mock.clock()["now"].startswith("2020-01-01T12:")
+    assert messages_mock.config()["seed"] == 7
+
+
+@pytest.mark.asyncio
+async def test_async_app_gets_its_webhooks_while_the_clock_advances(messages_mock):
+    statuses = []
+
+    async def status(request):
+        statuses.append((await request.json())["status"])
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/status", status)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        await messages_mock.aio.config(status_url=f"http://127.0.0.1:{port}/status")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(messages_mock.base_url + "/v0.1/messages", json=SMS,
+                                    headers={"Authorization": "Basic YTpi"}) as answer:
+                assert answer.status == 202
+        await messages_mock.aio.advance(60)
+        assert statuses == ["submitted", "delivered"]
+    finally:
+        await runner.cleanup()
+'''
+
+SETTINGS_CONFTEST = '''
+import pytest
+
+@pytest.fixture(scope="session")
+def messages_mock_settings():
+    return {"start_time": "2020-01-01T12:00:00Z", "seed": 7}
+'''
+
+
+@pytest.fixture
+def user_suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user's project: its own pytest.ini, the plugin loaded as when the package is installed."""
+    pytester.makeini(INNER_INI)
+    return pytester
+
+
+def test_sync_and_async_user_tests_pass_with_the_in_process_mock(user_suite: pytest.Pytester) -> None:
+    user_suite.makeconftest(SETTINGS_CONFTEST)
+    user_suite.makepyfile(test_user=USER_SUITE)
+
+    result = user_suite.runpytest(*WITH_PLUGIN)
+
+    result.assert_outcomes(passed=4)
+
+
+def test_the_example_app_tests_pass(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INNER_INI + "asyncio_mode = auto\n")  # as the example's docstring asks
+    shutil.copy(REPO / "examples" / "my_app.py", pytester.path / "my_app.py")
+    # Renamed: a session that also collects examples/ has imported test_my_app already.
+    shutil.copy(REPO / "examples" / "test_my_app.py", pytester.path / "test_example_app.py")
+
+    result = pytester.runpytest(*WITH_PLUGIN)
+
+    result.assert_outcomes(passed=5)
+
+
+def test_help_documents_the_mock_url_option(user_suite: pytest.Pytester) -> None:
+    result = user_suite.runpytest(*WITH_PLUGIN, "--help")
+
+    result.stdout.fnmatch_lines(["*--mock-url=URL*"])
+
+
+# -- a real server process ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "mockserver", "--port", str(port), "--clock", "manual", "--log-level", "warning"]
+    with serving(command, port, cwd=REPO, env=clean_env()) as url:
+        yield url
+
+
+@pytest.fixture
+def client(server_url: str) -> MockClient:
+    client = MockClient(server_url)
+    client.reset()
+    client.config(status_url=None, inbound_url=None)
+    return client
+
+
+EXTERNAL_SUITE = '''
+def test_uses_the_running_server(messages_mock):
+    assert messages_mock.base_url == "{url}"
+    messages_mock.advance(1000)
+'''
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_the_fixture_uses_an_already_running_server(user_suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                     client: MockClient, how: str) -> None:
+    user_suite.makepyfile(test_external=EXTERNAL_SUITE.format(url=client.base_url))
+    before = client.clock()["now"]
+    monkeypatch.setenv("MOCK_URL", client.base_url if how == "env" else "http://127.0.0.1:9")
+
+    result = user_suite.runpytest(*WITH_PLUGIN, *(["--mock-url", client.base_url] if how == "option" else []))
+
+    result.assert_outcomes(passed=1)
+    assert client.clock()["now"] > before  # the inner test moved this server's clock
+
+
+def test_messages_and_wait_follow_what_the_app_sent(client: MockClient) -> None:
+    uuid = send_sms(client.base_url, to="447700900123")
+
+    assert client.clock()["mode"] == "manual"
+    assert [m["message_uuid"] for m in client.messages(to="447700900123", channel="sms")] == [uuid]
+    client.advance(60)
+    delivered = client.wait(message_uuid=uuid, status="delivered", timeout=1)
+    assert [entry["status"] for entry in delivered["history"]] == ["accepted", "submitted", "delivered"]
+    assert client.message(uuid)["status"] == "delivered"
+    assert client.wait(to="447700900123", status="delivered", timeout=1)["message_uuid"] == uuid
+    assert [m["message_uuid"] for m in client.messages(status="delivered")] == [uuid]
+
+
+def test_wait_raises_mock_timeout_when_the_condition_never_holds(client: MockClient) -> None:
+    uuid = send_sms(client.base_url)
+
+    with pytest.raises(MockTimeout) as raised:
+        client.wait(message_uuid=uuid, status="delivered", timeout=0.1)
+
+    assert raised.value.status == 408
+
+
+def test_rules_set_outcomes_and_can_be_deleted(client: MockClient) -> None:
+    rule = client.add_rule("undeliverable", id="absent", error_code=1180, to="447700900555")
+    assert rule["id"] == "absent"
+    assert client.rules()[0]["id"] == "absent"
+
+    uuid = send_sms(client.base_url, to="447700900555")
+    client.advance(60)
+
+    failed = client.wait(message_uuid=uuid, status="undeliverable", timeout=1)
+    assert failed["history"][-1]["error"]["code"] == 1180
+    client.delete_rule("absent")
+    assert "absent" not in [r["id"] for r in client.rules()]
+
+
+def test_a_refused_request_raises_mock_error_with_the_reasons(client: MockClient) -> None:
+    with pytest.raises(MockError) as raised:
+        client.add_rule("undeliverable", to="447700900555")
+
+    assert raised.value.status == 400
+    assert [p["name"] for p in raised.value.problem["invalid_parameters"]] == ["error_code"]
+    assert "error_code" in str(raised.value)
+
+
+def test_inbound_injects_a_messenger_message(client: MockClient) -> None:
+    uuid = client.inbound(from_="1234567890123456", to="9876543210", text="Hello page")
+
+    message = client.message(uuid)
+    assert message["direction"] == "inbound"
+    assert message["from"] == {"type": "messenger", "id": "1234567890123456"}
+    assert message["to"] == {"type": "messenger", "id": "9876543210"}
+    assert message["message"]["content"] == {"type": "text", "text": "Hello page"}
+
+
+def test_config_changes_and_reset_clears_the_state(client: MockClient) -> None:
+    send_sms(client.base_url)
+
+    assert client.config(status_url="http://127.0.0.1:9/status")["status_url"] == "http://127.0.0.1:9/status"
+    assert client.config()["status_url"] == "http://127.0.0.1:9/status"
+    client.reset()
+    assert client.messages() == []
+
+
+async def test_async_client_sees_the_webhooks_a_real_receiver_got(client: MockClient, receiver: Receiver) -> None:
+    await client.aio.config(status_url=receiver.url())
+    async with aiohttp.ClientSession() as session, session.post(
+            client.base_url + "/v0.1/messages", json=sms(), headers={"Authorization": BASIC}) as answer:
+        uuid = (await answer.json())["message_uuid"]
+
+    await client.aio.advance(60)
+
+    assert [body["status"] for body in receiver.bodies()] == ["submitted", "delivered"]
+    deliveries = await client.aio.webhooks(message_uuid=uuid, kind="status")
+    assert sorted(d["payload"]["status"] for d in deliveries) == ["delivered", "submitted"]
+    assert all(d["state"] == "delivered" and d["attempts"][-1]["status_code"] == 200 for d in deliveries)
+
+
+def test_wait_until_healthy_fails_clearly_when_nothing_listens() -> None:
+    with pytest.raises(MockError, match="no mock answering"):
+        MockClient(f"http://127.0.0.1:{free_port()}").wait_until_healthy(timeout=0.2)
