@@ -144,11 +144,11 @@ def trust_instructions(ca: Path, port: int) -> str:
     ca = ca.resolve()
     return "\n".join([
         f"TLS: the mock serves https with a certificate signed by its own local CA: {ca}",
-        "Trust that CA in the client (each variable replaces the default CA list of that process):",
-        f"  Python requests / vonage SDK:  export REQUESTS_CA_BUNDLE={ca}",
-        f"  Python ssl, aiohttp, httpx:    export SSL_CERT_FILE={ca}",
-        f"  Node.js (adds to the defaults): export NODE_EXTRA_CA_CERTS={ca}",
-        f"  curl:                          curl --cacert {ca} https://localhost:{port}/_mock/health",
-        f"  Debian/Ubuntu system store:    sudo cp {ca} /usr/local/share/ca-certificates/mockserver-ca.crt"
+        "Trust that CA in the client (the two Python variables replace that process's default CA list):",
+        f"  Python requests / vonage SDK:   export REQUESTS_CA_BUNDLE={ca}",
+        f"  Python ssl (urllib, aiohttp):   export SSL_CERT_FILE={ca}",
+        f"  Node.js (adds to its defaults): export NODE_EXTRA_CA_CERTS={ca}",
+        f"  curl:                           curl --cacert {ca} https://localhost:{port}/_mock/health",
+        f"  Debian/Ubuntu system store:     sudo cp {ca} /usr/local/share/ca-certificates/mockserver-ca.crt"
         " && sudo update-ca-certificates",
     ])
