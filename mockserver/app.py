@@ -20,6 +20,7 @@ from .api.openapi import build_openapi
 from .config import Settings
 from .contract import Contract
 from .mock import Mock
+from .persistence import commit_middleware
 
 log = logging.getLogger("mockserver")
 WEB_ROOT = resources.files("mockserver") / "web"
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     app[CONTRACT] = contract or Contract()
     app[AUTH] = Authenticator(settings)
     app[MOCK] = Mock(settings)
+    if app[MOCK].state:
+        app.middlewares.append(commit_middleware(app[MOCK].state))
     openapi = orjson.dumps(build_openapi(app[CONTRACT]))
 
     async def openapi_document(request: web.Request) -> web.Response:
@@ -92,6 +95,13 @@ async def _webhook_session(app: web.Application) -> AsyncIterator[None]:
     mock = app[MOCK]
     await mock.webhooks.start()
     mock.clock.set_mode(mock.clock.mode)  # arm the real-time wake-up now that a loop runs
+    if mock.state:
+        mock.state.restore()
     yield
     pending = await mock.webhooks.close(grace=2.0)
-    log.info("stopped; %d webhook deliveries were still pending", pending)
+    if mock.state:
+        mock.state.close()
+        log.info("stopped; %d webhook deliveries were still pending, kept in the state file %s", pending,
+                 mock.state.path)
+    else:
+        log.info("stopped; %d webhook deliveries were still pending", pending)

@@ -28,7 +28,8 @@ HELP = {
     "application_id": "strict mode: the application_id JWTs must carry (any if unset)",
     "signature_secret": "sign webhooks: Authorization: Bearer <JWT HS256> with a payload_hash claim",
     "seed": "seed of every random choice (jitter, fake inbound data, demo replies)",
-    "state_file": "SQLite file to keep state across restarts (not yet implemented: state is in memory)",
+    "state_file": "SQLite file that keeps messages, workflows, rules, config changes, the clock and the webhook outbox "
+                  "across restarts, kill -9 included (default: state is in memory only)",
     "log_level": "debug, info (one line per request), warning or error",
     "max_body_bytes": "largest request body accepted; larger gets 413",
     "jwt_leeway": "seconds of clock skew allowed on JWT times in strict mode",
@@ -85,7 +86,11 @@ def main(argv: list[str] | None = None) -> None:
         print(tls.trust_instructions(server_tls.ca, settings.port), flush=True)
     from .app import AccessLogger, create_app
 
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log_class=AccessLogger,
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:  # e.g. a state file another mock holds
+        sys.exit(f"mockserver: {exc}")
+    web.run_app(app, host=settings.host, port=settings.port, access_log_class=AccessLogger,
                 print=lambda text: logging.getLogger("mockserver").info(
                     "serving the Messages API mock on %s://%s:%d (clock %s, auth %s)",
                     "https" if server_tls else "http", settings.host, settings.port, settings.clock, settings.auth),

@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from .config import Settings
+from .persistence import StateFile
 from .simulation.channels import merge_profiles
 from .simulation.clock import Clock, parse_iso
 from .simulation.engine import Engine
@@ -44,6 +45,7 @@ class Mock:
         self.demo_mode = settings.demo_mode
         self._demo_rng = random.Random(settings.seed)
         self.bus.subscribe(self._demo_reply)
+        self.state = StateFile(settings.state_file, self) if settings.state_file else None
 
     # -- acting ---------------------------------------------------------------------------------
     def send_message(self, request: dict[str, Any], api: str) -> Message:
@@ -118,7 +120,7 @@ class Mock:
             self.clock.set_mode(changes["clock"])
         if "demo_mode" in changes:
             self.demo_mode = changes["demo_mode"]
-        self.bus.publish(Event("config.changed", self.config()))
+        self.bus.publish(Event("config.changed", self.config(), changes))
         return self.config()
 
     # -- demo mode: simulated users answer -------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .simulation.models import Message, Workflow
@@ -17,6 +17,7 @@ class MemoryStore:
         self.workflows: dict[str, Workflow] = {}
         self.deliveries: dict[str, Any] = {}
         self.pruned = {"messages": 0, "workflows": 0, "deliveries": 0}
+        self.on_prune: Callable[[str, str], None] | None = None  # (kind, key); the state file forgets it too
 
     # -- messages -------------------------------------------------------------------------------
     def add_message(self, message: Message) -> None:
@@ -83,5 +84,8 @@ class MemoryStore:
 
     def _prune(self, name: str, records: dict[str, Any]) -> None:
         while len(records) > self.history_limit:
-            del records[next(iter(records))]
+            key = next(iter(records))
+            del records[key]
             self.pruned[name] += 1
+            if self.on_prune:
+                self.on_prune(name, key)

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import aiohttp
@@ -90,6 +90,19 @@ class Delivery:
             data["next_attempt_at"] = iso(self.next_attempt_at)
         return data
 
+    def to_record(self) -> dict[str, Any]:
+        """Every field but `body`, JSON-ready; `from_record(record, body)` rebuilds the delivery exactly."""
+        record = {name: getattr(self, name) for name in _DELIVERY_SCALARS}
+        record["attempts"] = [asdict(attempt) for attempt in self.attempts]
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], body: bytes) -> Delivery:
+        return cls(**{**record, "body": body, "attempts": [Attempt(**a) for a in record["attempts"]]})
+
+
+_DELIVERY_SCALARS = tuple(f.name for f in fields(Delivery) if f.name not in ("body", "attempts"))
+
 
 def _retry_after(headers: Any) -> float | None:
     value = headers.get("Retry-After")
@@ -164,6 +177,7 @@ class WebhookDispatcher:
         delivery = Delivery(id=str(uuid.uuid4()), kind=kind, url=url, subject_uuid=subject_uuid,
                             body=orjson.dumps(body), created_at=self.clock.now())
         self.store.add_delivery(delivery)
+        self.bus.publish(Event("webhook.queued", delivery))
         if self._pending_by_url.get(url, 0) >= self.policy.max_pending:
             self._drop(delivery)
             return delivery
@@ -184,6 +198,17 @@ class WebhookDispatcher:
             log.warning("webhook cap reached: %d deliveries pending for %s; new ones are logged as gave_up "
                         "until it drains", self.policy.max_pending, delivery.url)
         self.bus.publish(Event("webhook.attempt", delivery))
+
+    def resume(self, delivery: Delivery) -> None:
+        """Re-queue a restored pending or retrying delivery; call in creation order, so lanes keep their order."""
+        lane = self._lanes.setdefault(delivery.subject_uuid, deque())
+        lane.append(delivery)
+        self._pending_by_url[delivery.url] = self._pending_by_url.get(delivery.url, 0) + 1
+        if delivery.state == "retrying" and len(lane) == 1:
+            self._waiting.add(delivery.subject_uuid)
+            self.clock.call_at(delivery.next_attempt_at, self._resume, delivery.subject_uuid)
+        else:
+            self._wake(delivery.subject_uuid)
 
     # -- lanes ----------------------------------------------------------------------------------
     def _wake(self, lane: str) -> None:

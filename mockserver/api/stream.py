@@ -26,7 +26,7 @@ def event_data(event: Event) -> dict[str, Any]:
         return data
     if event.type.startswith("workflow."):
         return {"workflow": subject.to_dict()}
-    if event.type == "webhook.attempt":
+    if event.type.startswith("webhook."):  # attempt, queued
         return {"delivery": subject.to_dict()}
     if event.type == "config.changed":
         return {"config": subject}

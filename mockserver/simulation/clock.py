@@ -90,6 +90,21 @@ class Clock:
         self._origin_sim, self._origin_mono = current, time.monotonic()
         self._arm()
 
+    def resume_at(self, now: float) -> None:
+        """Continue from a saved simulated time; timers already due then fire on the next loop turn, in order."""
+        self._manual_now = self._origin_sim = now
+        self._origin_mono = time.monotonic()
+        asyncio.get_running_loop().call_soon(self._fire_overdue)
+
+    def _fire_overdue(self) -> None:
+        self._fire_due(self.now())
+        self._arm()
+
+    @property
+    def anchor(self) -> tuple[Any, ...]:
+        """Changes exactly when the mapping from wall time to simulated time does (the state file saves it then)."""
+        return self.mode, self.time_scale, self._manual_now, self._origin_sim, self._origin_mono
+
     def on_settle(self, settle: Callable[[], Awaitable[None]]) -> None:
         """`advance` awaits this after each instant, so work the timers started (webhooks) is done first."""
         self._settle = settle

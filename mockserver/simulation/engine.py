@@ -77,6 +77,10 @@ class Engine:
             plan.append(StatusEntry("read", at))
         return plan
 
+    def resume(self, message: Message) -> None:
+        """Reschedule what is left of a restored message's plan (due steps fire at once, in order)."""
+        self._schedule_next(message)
+
     def _schedule_next(self, message: Message) -> None:
         if message.plan:
             self.clock.call_at(message.plan[0].timestamp, self._advance, message)

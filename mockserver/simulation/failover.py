@@ -38,6 +38,15 @@ class FailoverRunner:
         self._send(workflow, 0)
         return workflow
 
+    def resume(self, workflow: Workflow) -> None:
+        """Re-arm a restored workflow's expiry: `expiry_time` after its current item was sent."""
+        item = workflow.items[workflow.current]
+        if (workflow.status == "in_progress" and item.state == "sent" and item.failover
+                and "expiry_time" in item.failover):
+            self._expiries[workflow.workflow_uuid] = self.clock.call_at(
+                item.sent_at + item.failover["expiry_time"], self._expire, workflow, workflow.current,
+                priority=PRIORITY_EXPIRY)
+
     def _send(self, workflow: Workflow, index: int) -> None:
         workflow.current = index
         item = workflow.items[index]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -27,6 +27,13 @@ class StatusEntry:
         if self.usage:
             data["usage"] = self.usage
         return data
+
+    def to_record(self) -> list[Any]:
+        return [self.status, self.timestamp, self.error, self.usage]
+
+    @classmethod
+    def from_record(cls, record: list[Any]) -> StatusEntry:
+        return cls(*record)
 
 
 @dataclass(slots=True)
@@ -83,6 +90,22 @@ class Message:
             data["client_ref"] = request["client_ref"]
         return data
 
+    def to_record(self) -> dict[str, Any]:
+        """Every field but `raw`, JSON-ready; `from_record(record, raw)` rebuilds the message exactly."""
+        record = {name: getattr(self, name) for name in _MESSAGE_SCALARS}
+        record["history"] = [entry.to_record() for entry in self.history]
+        record["plan"] = None if self.plan is None else [entry.to_record() for entry in self.plan]
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], raw: bytes) -> Message:
+        plan = record["plan"]
+        return cls(**{**record, "raw": raw, "history": [StatusEntry.from_record(e) for e in record["history"]],
+                      "plan": None if plan is None else [StatusEntry.from_record(e) for e in plan]})
+
+
+_MESSAGE_SCALARS = tuple(f.name for f in fields(Message) if f.name not in ("raw", "history", "plan"))
+
 
 @dataclass(slots=True)
 class WorkflowItem:
@@ -122,3 +145,11 @@ class Workflow:
                 "status": self.status, "created_at": iso(self.created_at),
                 "ended_at": iso(self.ended_at) if self.ended_at is not None else None,
                 "items": [item.to_dict() for item in self.items]}
+
+    def to_record(self) -> dict[str, Any]:
+        """Every field, JSON-ready; `from_record` rebuilds the workflow exactly."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Workflow:
+        return cls(**{**record, "items": [WorkflowItem(**item) for item in record["items"]]})
