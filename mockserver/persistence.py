@@ -10,10 +10,12 @@ FLUSH_DELAY. Each batch is a consistent snapshot, so a restart resumes from a st
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -154,6 +156,18 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
     db.execute("COMMIT")
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading creates millions of objects that all live on: collecting meanwhile would make it quadratic."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _resumed_now(saved: dict[str, Any]) -> float:
     """A running clock kept running while the mock was down (scaled); a manual one stood still."""
     if saved["mode"] != "real":
@@ -191,12 +205,9 @@ class StateFile:
             mock.clock.resume_at(_resumed_now(meta["clock"]))
         mock.store.pruned.update(meta.get("pruned", {}))
         self._saved_pruned = dict(mock.store.pruned)
-        adders = {"messages": mock.store.add_message, "workflows": mock.store.add_workflow,
-                  "deliveries": mock.store.add_delivery}
-        for name, add in adders.items():
-            for record in self._tables[name].read(self.db):
-                add(record)
-        self._resume_timers()
+        with _gc_paused():
+            self._load_records()
+            self._resume_timers()
         counts = mock.store.counts()
         if not meta and not any(counts.values()):
             log.info("state file %s: new; the mock's state will be kept there", self.path)
@@ -204,6 +215,13 @@ class StateFile:
         log.info("state file %s: restored %d messages, %d workflows, %d webhook deliveries (%d pending); "
                  "%d timers resume; clock at %s", self.path, counts["messages"], counts["workflows"],
                  counts["deliveries"], mock.webhooks.pending_count(), mock.clock.pending, mock.clock.now_iso())
+
+    def _load_records(self) -> None:
+        store = self.mock.store
+        adders = {"messages": store.add_message, "workflows": store.add_workflow, "deliveries": store.add_delivery}
+        for name, add in adders.items():
+            for record in self._tables[name].read(self.db):
+                add(record)
 
     def _resume_timers(self) -> None:
         store, mock = self.mock.store, self.mock
