@@ -42,8 +42,9 @@
         api.messages(SNAPSHOT.messages), api.workflows(SNAPSHOT.workflows), api.webhooks(SNAPSHOT.webhooks),
         api.config(), api.clock()]);
       M.clear();
-      workflows.workflows.forEach(M.putWorkflow);
-      messages.messages.forEach(M.putMessage);
+      // Lists come newest first; keep them oldest first so messages of the same instant stay in sending order.
+      workflows.workflows.reverse().forEach(M.putWorkflow);
+      messages.messages.reverse().forEach(M.putMessage);
       webhooks.deliveries.reverse().forEach(M.putDelivery);
       M.state.config = config;
       setClock(clock);
