@@ -83,8 +83,9 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     async def openapi_document(request: web.Request) -> web.Response:
         return web.Response(body=openapi, content_type="application/json")
 
-    app.add_routes([*emulated.routes(), *control.routes(), *stream.routes(), *v1.routes(),
+    app.add_routes([*emulated.routes(), *control.routes(), *v1.routes(),
                     web.get("/openapi.json", openapi_document), web.get("/", _index)])
+    stream.setup(app)
     if (WEB_ROOT / "static").is_dir():
         app.router.add_static("/static/", str(WEB_ROOT / "static"))
     app.cleanup_ctx.append(_webhook_session)

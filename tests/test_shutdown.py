@@ -80,3 +80,14 @@ async def test_warning_level_logs_no_request_lines():
     process.send_signal(signal.SIGTERM)
     output, _ = await asyncio.wait_for(process.communicate(), 15)
     assert "/_mock/health" not in output.decode()
+
+
+async def test_open_event_streams_do_not_hold_up_shutdown():
+    process, url = await _start("--clock", "manual")
+    async with aiohttp.ClientSession() as session, session.get(url + "/_mock/events") as stream:
+        assert b"hello" in await stream.content.readuntil(b"\n\n")
+        started = asyncio.get_running_loop().time()
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 15)
+        assert asyncio.get_running_loop().time() - started < 1.5
+    assert process.returncode == 0

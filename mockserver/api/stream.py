@@ -33,6 +33,25 @@ def event_data(event: Event) -> dict[str, Any]:
     return {}
 
 
+# Open streams, so shutdown can end them at once instead of waiting for their next write to fail.
+OPEN_STREAMS = web.AppKey("open_streams", set)
+CLOSE = Event("stream.close", None)
+
+
+def _offer(queue: asyncio.Queue[Event], event: Event) -> bool:
+    """Queue an event; a client that cannot keep up loses the oldest one (True when that happened)."""
+    dropped = queue.full()
+    if dropped:
+        queue.get_nowait()
+    queue.put_nowait(event)
+    return dropped
+
+
+async def close_streams(app: web.Application) -> None:
+    for queue in app[OPEN_STREAMS]:
+        _offer(queue, CLOSE)
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     mock = request.app[MOCK]
     queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_LIMIT)
@@ -40,15 +59,13 @@ async def events(request: web.Request) -> web.StreamResponse:
 
     def listen(event: Event) -> None:
         nonlocal lost
-        if queue.full():  # a client that cannot keep up loses the oldest events, and is told how many
-            queue.get_nowait()
-            lost += 1
-        queue.put_nowait(event)
+        lost += _offer(queue, event)
 
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     unsubscribe = mock.bus.subscribe(listen)
+    request.app[OPEN_STREAMS].add(queue)
     try:
         await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")
         while True:
@@ -57,6 +74,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if event is CLOSE:
+                break
             data = event_data(event)
             data["now"] = mock.clock.now_iso()
             if lost:
@@ -66,8 +85,11 @@ async def events(request: web.Request) -> web.StreamResponse:
         pass
     finally:
         unsubscribe()
+        request.app[OPEN_STREAMS].discard(queue)
     return response
 
 
-def routes() -> list[web.RouteDef]:
-    return [web.get("/_mock/events", events)]
+def setup(app: web.Application) -> None:
+    app[OPEN_STREAMS] = set()
+    app.on_shutdown.append(close_streams)
+    app.router.add_get("/_mock/events", events)
