@@ -190,6 +190,19 @@ def test_a_reply_typed_as_the_user_fires_the_inbound_webhook(ui: Page, api: Api,
     assert len(receiver.bodies("/inbound")) == 3
 
 
+def test_the_clock_mode_can_be_switched_from_the_settings(ui: Page, api: Api) -> None:
+    try:
+        ui.get_by_role("button", name="Webhook URLs and settings").click()
+        ui.get_by_label("Clock mode", exact=True).select_option("real")
+        ui.get_by_label("Time scale (real clock: wall seconds per simulated second)").fill("0.01")
+        ui.get_by_role("button", name="Save").click()
+        expect(ui.locator("#clock-mode")).to_have_text("real \u00d7100")
+        clock = api.ok("GET", "/_mock/clock")
+        assert (clock["mode"], clock["time_scale"]) == ("real", 0.01)
+    finally:
+        api.ok("PUT", "/_mock/config", {"clock": "manual", "time_scale": 1})
+
+
 def test_a_bubble_opens_its_history_request_and_webhook_attempts(ui: Page, api: Api, receiver: Receiver) -> None:
     api.ok("PUT", "/_mock/config", {"status_url": receiver.url("/status")})
     receiver.script["/status"] = [503]  # the first attempt fails, the retry 5 s later succeeds

@@ -311,6 +311,7 @@
     $("#cfg-status-url").value = config.status_url || "";
     $("#cfg-inbound-url").value = config.inbound_url || "";
     $("#cfg-time-scale").value = config.time_scale ?? 1;
+    $("#cfg-clock").value = config.clock || "manual";
     $("#cfg-demo-mode").checked = Boolean(config.demo_mode);
     $("#settings-error").hidden = true;
     $("#settings").showModal();
@@ -324,6 +325,7 @@
     };
     const scale = Number($("#cfg-time-scale").value);
     if (scale > 0 && scale !== (M.state.config || {}).time_scale) changes.time_scale = scale;
+    if ($("#cfg-clock").value !== (M.state.config || {}).clock) changes.clock = $("#cfg-clock").value;
     try {
       M.state.config = await api.updateConfig(changes);
     } catch (failure) {
@@ -332,6 +334,7 @@
       return;
     }
     $("#settings").close();
+    setClock(await api.clock());
     render();
   }
 
