@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -9,9 +10,9 @@ from aiohttp import web
 
 from .. import __version__
 from ..contract import InvalidParameter
-from ..simulation.clock import iso, parse_iso
+from ..simulation.clock import LAST_INSTANT, iso, parse_iso
 from ..simulation.models import Message
-from .errors import API_ERRORS, Problem, not_found
+from .errors import API_ERRORS, Problem, invalid_parameters, not_found
 from .keys import MOCK, STARTED_AT
 from .parsing import json_response, read_valid
 
@@ -20,16 +21,16 @@ MAX_WAIT_SECONDS = 300.0
 
 def _int_param(request: web.Request, name: str, default: int | None, maximum: int = 100_000) -> int | None:
     raw = request.query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    if not raw.isdigit() or int(raw) > maximum:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:  # isdigit alone takes '²'
         raise _bad_query(name, f"must be a whole number from 0 to {maximum}")
     return int(raw)
 
 
 def _float_param(request: web.Request, name: str, default: float, maximum: float) -> float:
     raw = request.query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = float(raw)
@@ -113,13 +114,26 @@ async def get_clock(request: web.Request) -> web.Response:
     return json_response(_clock_view(request))
 
 
+def _advance_target(body: dict[str, Any], now: float) -> float:
+    """The time to advance to; a 400 for a `to` that matches the pattern but does not exist (Feb 30, 24:00)."""
+    if "seconds" in body:
+        return now + body["seconds"]
+    try:
+        return parse_iso(body["to"])
+    except ValueError as exc:
+        raise invalid_parameters([InvalidParameter("to", f"is not a valid date-time: {exc}")]) from None
+
+
 async def advance_clock(request: web.Request) -> web.Response:
     body = await read_valid(request, "control/clock-advance")
     clock = request.app[MOCK].clock
-    target = parse_iso(body["to"]) if "to" in body else clock.now() + body["seconds"]
+    target = _advance_target(body, clock.now())
     if target < clock.now():
         raise Problem(409, f"{API_ERRORS}#clock-backwards", "Clock cannot go back",
                       f"'to' is before the clock's current time {clock.now_iso()}")
+    if target > LAST_INSTANT:
+        raise Problem(409, f"{API_ERRORS}#clock-overflow", "Clock cannot go past year 9999",
+                      f"The clock ({clock.now_iso()}) cannot move past {iso(LAST_INSTANT)}")
     await clock.advance_to(target)
     return json_response(_clock_view(request))
 
@@ -135,6 +149,9 @@ async def add_rule(request: web.Request) -> web.Response:
     except KeyError:
         raise Problem(409, f"{API_ERRORS}#duplicate-rule", "Rule exists",
                       f"A rule with id {body['id']!r} already exists") from None
+    except re.error as exc:
+        raise invalid_parameters([InvalidParameter("match.to_pattern",
+                                                   f"is not a valid regular expression: {exc}")]) from None
     return json_response(rule.to_dict(), status=201)
 
 

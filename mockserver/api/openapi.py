@@ -8,6 +8,8 @@ from typing import Any
 
 from .. import __version__
 from ..contract import Contract
+from .control import MAX_WAIT_SECONDS
+from .openapi_views import VIEWS
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -82,38 +84,51 @@ def _v1_messages() -> dict[str, Any]:
                      "responses": {"202": _answer("Accepted", answer), **_errors(401, 413, 415, 422)}}}
 
 
-OBJECT = {"type": "object"}
+def _view(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# Query parameters the control API reads as numbers (anything else there is a string filter).
+NUMBER_PARAMS = {"limit": {"type": "integer", "minimum": 0, "maximum": 100_000},
+                 "timeout": {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "query", "required": False, "schema": NUMBER_PARAMS.get(name, {"type": "string"})}
+            for name in names]
 
 
 def _control_paths() -> dict[str, Any]:
     uuid_param = [{"name": "uuid", "in": "path", "required": True, "schema": {"type": "string"}}]
 
-    def query(*names: str) -> list[dict[str, Any]]:
-        return [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in names]
+    def ok(view: str, status: str = "200") -> dict[str, Any]:
+        return {status: _answer("OK", _view(view))}
 
-    ok = _answer("OK", OBJECT)
+    events = {"description": "Server-sent events, forever: `event: <type>` and `data: <JSON>` per event",
+              "content": {"text/event-stream": {"schema": {"type": "string"}}}}
     return {
-        "/_mock/health": {"get": {"summary": "Health", "responses": {"200": ok}}},
+        "/_mock/health": {"get": {"summary": "Health", "responses": ok("MockHealth")}},
         "/_mock/reset": {"post": {"summary": "Forget everything", "responses": {"204": _answer("Reset")}}},
         "/_mock/messages": {"get": {"summary": "Messages, newest first",
-                                    "parameters": query("to", "channel", "status", "direction", "limit"),
-                                    "responses": {"200": ok, **_errors(400)}}},
+                                    "parameters": _query("to", "channel", "status", "direction", "limit"),
+                                    "responses": {**ok("MockMessages"), **_errors(400)}}},
         "/_mock/messages/{uuid}": {"get": {"summary": "One message with its history and webhooks",
-                                           "parameters": uuid_param, "responses": {"200": ok, **_errors(404)}}},
-        "/_mock/workflows": {"get": {"summary": "Workflows", "parameters": query("status", "limit"),
-                                     "responses": {"200": ok, **_errors(400)}}},
+                                           "parameters": uuid_param,
+                                           "responses": {**ok("MockMessageDetail"), **_errors(404)}}},
+        "/_mock/workflows": {"get": {"summary": "Workflows", "parameters": _query("status", "limit"),
+                                     "responses": {**ok("MockWorkflows"), **_errors(400)}}},
         "/_mock/workflows/{uuid}": {"get": {"summary": "One workflow", "parameters": uuid_param,
-                                            "responses": {"200": ok, **_errors(404)}}},
-        "/_mock/config": {"get": {"summary": "Configuration", "responses": {"200": ok}},
+                                            "responses": {**ok("MockWorkflow"), **_errors(404)}}},
+        "/_mock/config": {"get": {"summary": "Configuration", "responses": ok("MockConfig")},
                           "put": {"summary": "Merge configuration", "requestBody": _json_body("control/config-update"),
-                                  "responses": {"200": ok, **_errors(400, 413, 415)}}},
-        "/_mock/clock": {"get": {"summary": "The clock", "responses": {"200": ok}}},
+                                  "responses": {**ok("MockConfig"), **_errors(400, 413, 415)}}},
+        "/_mock/clock": {"get": {"summary": "The clock", "responses": ok("MockClock")}},
         "/_mock/clock/advance": {"post": {"summary": "Move time forward",
                                           "requestBody": _json_body("control/clock-advance"),
-                                          "responses": {"200": ok, **_errors(400, 409, 413, 415)}}},
-        "/_mock/rules": {"get": {"summary": "Outcome rules", "responses": {"200": ok}},
+                                          "responses": {**ok("MockClock"), **_errors(400, 409, 413, 415)}}},
+        "/_mock/rules": {"get": {"summary": "Outcome rules", "responses": ok("MockRules")},
                          "post": {"summary": "Add a rule", "requestBody": _json_body("control/rule"),
-                                  "responses": {"201": ok, **_errors(400, 409, 413, 415)}}},
+                                  "responses": {**ok("MockRule", "201"), **_errors(400, 409, 413, 415)}}},
         "/_mock/rules/{id}": {"delete": {"summary": "Delete a user rule", "parameters": [
             {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"204": _answer("Deleted"), **_errors(404)}}},
@@ -122,18 +137,29 @@ def _control_paths() -> dict[str, Any]:
                                     "responses": {"202": _answer("Accepted", _uuid_answer("message_uuid")),
                                                   **_errors(400, 413, 415)}}},
         "/_mock/webhooks": {"get": {"summary": "Webhook deliveries with every attempt",
-                                    "parameters": query("message_uuid", "workflow_uuid", "kind", "limit"),
-                                    "responses": {"200": ok, **_errors(400)}}},
+                                    "parameters": _query("message_uuid", "workflow_uuid", "kind", "limit"),
+                                    "responses": {**ok("MockDeliveries"), **_errors(400)}}},
         "/_mock/wait": {"get": {"summary": "Long-poll until a condition holds",
-                                "parameters": query("message_uuid", "workflow_uuid", "to", "status", "timeout"),
-                                "responses": {"200": ok, **_errors(400, 408)}}},
+                                "description": "One of message_uuid, workflow_uuid or to is required (else 400).",
+                                "parameters": _query("message_uuid", "workflow_uuid", "to", "status", "timeout"),
+                                "responses": {**ok("MockWaitResult"), **_errors(400, 408)}}},
+        "/_mock/events": {"get": {"summary": "Every event as server-sent events", "responses": {"200": events}}},
         "/_mock/conversations": {"get": {"summary": "Conversations per channel and user",
-                                         "responses": {"200": ok}}},
+                                         "responses": ok("MockConversations")}},
         "/_mock/conversations/{channel}/{peer}": {"get": {"summary": "One conversation", "parameters": [
             {"name": "channel", "in": "path", "required": True, "schema": {"type": "string"}},
             {"name": "peer", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": ok}}},
+            "responses": ok("MockConversation")}},
     }
+
+
+def _guarded(paths: dict[str, Any]) -> dict[str, Any]:
+    """Control operations: a token is needed only when the mock was started with --control-token."""
+    for operations in paths.values():
+        for operation in operations.values():
+            operation["security"] = [{}, {"controlToken": []}]
+            operation["responses"].update(_errors(401))
+    return paths
 
 
 PROBLEM_SCHEMA = {
@@ -150,13 +176,14 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
     schemas = {component_name(name): _rewrite_refs(copy.deepcopy(doc), name)
                for name, doc in contract.schema_documents().items()}
     schemas["Problem"] = PROBLEM_SCHEMA
+    schemas.update(copy.deepcopy(VIEWS))
     paths = {
         "/beta/messages": _emulated("message", "message_uuid", "Send a message (Developer Preview)"),
         "/v0.1/messages": _emulated("message", "message_uuid", "Send a message (v0.1)"),
         "/beta/workflows": _emulated("workflow", "workflow_uuid", "Start a failover workflow"),
         "/v0.1/dispatch": _emulated("workflow", "dispatch_uuid", "Start a failover dispatch"),
         "/v1/messages": _v1_messages(),
-        **_control_paths(),
+        **_guarded(_control_paths()),
     }
     return {
         "openapi": "3.1.0",
@@ -166,5 +193,7 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": {
             "basicAuth": {"type": "http", "scheme": "basic"},
-            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "controlToken": {"type": "apiKey", "in": "header", "name": "X-Mock-Token",
+                             "description": "Only with --control-token; also accepted as ?token= or Bearer"}}},
     }

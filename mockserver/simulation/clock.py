@@ -33,9 +33,13 @@ class Timer:
         self.cancelled = True
 
 
+# The instants a four-digit ISO 8601 year can show; `iso` saturates there rather than fail on far timers.
+FIRST_INSTANT, LAST_INSTANT = -62135596800.0, 253402300799.0  # 0001-01-01T00:00:00.000Z, 9999-12-31T23:59:59.000Z
+
+
 def iso(timestamp: float) -> str:
     """ISO 8601 UTC with milliseconds and Z, as the real service writes its timestamps."""
-    moment = datetime.fromtimestamp(round(timestamp, 3), UTC)
+    moment = datetime.fromtimestamp(min(max(round(timestamp, 3), FIRST_INSTANT), LAST_INSTANT), UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
