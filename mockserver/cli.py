@@ -12,6 +12,10 @@ from aiohttp import web
 from . import tls
 from .config import CHOICES, DEFAULT_PORT, FILE_ONLY, ConfigError, Settings, is_loopback, load_settings
 
+# Request line and each header at most 8 KiB, at most 100 headers: past them aiohttp answers 400 and closes.
+# The backlog takes a burst of a thousand new connections at once (load tests) without SYN retries.
+HTTP_LIMITS = {"max_line_size": 8190, "max_field_size": 8190, "max_headers": 100, "backlog": 1024}
+
 HELP = {
     "host": "address to bind (default 127.0.0.1; 0.0.0.0 in the container)",
     "port": f"port to serve on (default {DEFAULT_PORT})",
@@ -32,6 +36,7 @@ HELP = {
                   "across restarts, kill -9 included (default: state is in memory only)",
     "log_level": "debug, info (one line per request), warning or error",
     "max_body_bytes": "largest request body accepted; larger gets 413",
+    "body_timeout": "seconds a request body may take to arrive (slow senders get 408)",
     "jwt_leeway": "seconds of clock skew allowed on JWT times in strict mode",
     "webhook_timeout": "seconds one webhook attempt may take",
     "webhook_retry_base": "first retry delay in simulated seconds; doubles each attempt",
@@ -94,4 +99,4 @@ def main(argv: list[str] | None = None) -> None:
                 print=lambda text: logging.getLogger("mockserver").info(
                     "serving the Messages API mock on %s://%s:%d (clock %s, auth %s)",
                     "https" if server_tls else "http", settings.host, settings.port, settings.clock, settings.auth),
-                shutdown_timeout=3.0, ssl_context=server_tls.context if server_tls else None)
+                shutdown_timeout=3.0, ssl_context=server_tls.context if server_tls else None, **HTTP_LIMITS)

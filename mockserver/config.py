@@ -38,6 +38,7 @@ class Settings:
     state_file: str | None = None
     log_level: str = "info"
     max_body_bytes: int = 256 * 1024
+    body_timeout: float = 10.0
     jwt_leeway: float = 30.0
     webhook_timeout: float = 5.0
     webhook_retry_base: float = 5.0

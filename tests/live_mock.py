@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -40,12 +41,13 @@ class LiveMock:
 
 
 @contextmanager
-def running_mock(*flags: str, host: str = "127.0.0.1", headers: dict[str, str] | None = None) -> Iterator[LiveMock]:
-    """Start it with these flags, wait until /_mock/health answers on 127.0.0.1, stop it (SIGTERM) afterwards."""
+def running_mock(*flags: str, headers: dict[str, str] | None = None) -> Iterator[LiveMock]:
+    """Start it with these flags on a free port, wait until /_mock/health answers on 127.0.0.1, stop it (SIGTERM)."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--host", host, "--port", str(port), *flags],
-                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        environ = {key: value for key, value in os.environ.items() if not key.startswith("MOCK_")}  # only `flags`
+        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), *flags],
+                                   cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log)
         mock = LiveMock(f"http://127.0.0.1:{port}", process, log)
         try:
             _wait_until_healthy(mock, headers)

@@ -59,7 +59,8 @@ def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str,
 
 def _errors(*codes: int) -> dict[str, Any]:
     titles = {400: "Invalid parameters or malformed JSON", 401: "Missing or bad credentials",
-              404: "Not found", 408: "Condition not met in time", 409: "Conflict", 413: "Body too large",
+              404: "Not found", 408: "The body did not arrive in time, or (wait) the condition did not hold",
+              409: "Conflict", 413: "Body too large",
               415: "Content-Type is not JSON", 422: "Invalid or unsupported parameters, or malformed JSON (v1)"}
     return {str(code): {"description": titles[code], "content": {
         "application/json": {"schema": PROBLEM}, "application/problem+json": {"schema": PROBLEM}}}
@@ -73,7 +74,7 @@ def _uuid_answer(key: str) -> dict[str, Any]:
 def _emulated(schema: str, key: str, summary: str) -> dict[str, Any]:
     return {"post": {"summary": summary, "security": [{"basicAuth": []}, {"bearerAuth": []}],
                      "requestBody": _json_body(schema),
-                     "responses": {"202": _answer("Accepted", _uuid_answer(key)), **_errors(400, 401, 413, 415)}}}
+                     "responses": {"202": _answer("Accepted", _uuid_answer(key)), **_errors(400, 401, 408, 413, 415)}}}
 
 
 def _v1_messages() -> dict[str, Any]:
@@ -81,7 +82,7 @@ def _v1_messages() -> dict[str, Any]:
     answer["properties"]["workflow_id"] = {"type": "string", "description": "Only when the request has failover."}
     return {"post": {"summary": "Send a message (v1 flat shape, optional failover)",
                      "security": [{"basicAuth": []}, {"bearerAuth": []}], "requestBody": _json_body("v1/message"),
-                     "responses": {"202": _answer("Accepted", answer), **_errors(401, 413, 415, 422)}}}
+                     "responses": {"202": _answer("Accepted", answer), **_errors(401, 408, 413, 415, 422)}}}
 
 
 def _view(name: str) -> dict[str, str]:
@@ -121,21 +122,21 @@ def _control_paths() -> dict[str, Any]:
                                             "responses": {**ok("MockWorkflow"), **_errors(404)}}},
         "/_mock/config": {"get": {"summary": "Configuration", "responses": ok("MockConfig")},
                           "put": {"summary": "Merge configuration", "requestBody": _json_body("control/config-update"),
-                                  "responses": {**ok("MockConfig"), **_errors(400, 413, 415)}}},
+                                  "responses": {**ok("MockConfig"), **_errors(400, 408, 413, 415)}}},
         "/_mock/clock": {"get": {"summary": "The clock", "responses": ok("MockClock")}},
         "/_mock/clock/advance": {"post": {"summary": "Move time forward",
                                           "requestBody": _json_body("control/clock-advance"),
-                                          "responses": {**ok("MockClock"), **_errors(400, 409, 413, 415)}}},
+                                          "responses": {**ok("MockClock"), **_errors(400, 408, 409, 413, 415)}}},
         "/_mock/rules": {"get": {"summary": "Outcome rules", "responses": ok("MockRules")},
                          "post": {"summary": "Add a rule", "requestBody": _json_body("control/rule"),
-                                  "responses": {**ok("MockRule", "201"), **_errors(400, 409, 413, 415)}}},
+                                  "responses": {**ok("MockRule", "201"), **_errors(400, 408, 409, 413, 415)}}},
         "/_mock/rules/{id}": {"delete": {"summary": "Delete a user rule", "parameters": [
             {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"204": _answer("Deleted"), **_errors(404)}}},
         "/_mock/inbound": {"post": {"summary": "Inject an inbound Messenger message",
                                     "requestBody": _json_body("control/inbound-request"),
                                     "responses": {"202": _answer("Accepted", _uuid_answer("message_uuid")),
-                                                  **_errors(400, 413, 415)}}},
+                                                  **_errors(400, 408, 413, 415)}}},
         "/_mock/webhooks": {"get": {"summary": "Webhook deliveries with every attempt",
                                     "parameters": _query("message_uuid", "workflow_uuid", "kind", "limit"),
                                     "responses": {**ok("MockDeliveries"), **_errors(400)}}},

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from .errors import invalid_parameters, malformed_json, unsupported_media_type
-from .keys import CONTRACT
+from .errors import API_ERRORS, Problem, invalid_parameters, malformed_json, unsupported_media_type
+from .keys import CONTRACT, SETTINGS
 
 MAX_DEPTH_HINT = "nesting too deep"
 
@@ -21,13 +22,26 @@ async def read_json(request: web.Request) -> Any:
     """The parsed body; a missing Content-Type is read as JSON (curl users forget it), others must be JSON."""
     if request.headers.get("Content-Type") and not _is_json_type(request.content_type):
         raise unsupported_media_type(request.headers["Content-Type"])
-    raw = await request.read()
+    raw = await _read_body(request)
     if not raw.strip():
         raise malformed_json("the body is empty")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise malformed_json(str(exc)) from None
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The body, unless it trickles in slower than --body-timeout allows (slow loris): then a 408."""
+    if request.content.is_eof():  # all of it came with the headers: the usual case costs no timer
+        return await request.read()
+    seconds = request.app[SETTINGS].body_timeout
+    try:
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except TimeoutError:
+        raise Problem(408, f"{API_ERRORS}#request-timeout", "Request Timeout",
+                      f"The request body did not arrive within {seconds:g} s") from None
 
 
 async def read_valid(request: web.Request, schema: str) -> Any:
