@@ -89,12 +89,13 @@ def main(argv: list[str] | None = None) -> None:
             "(set --control-token)", settings.host)
     if server_tls and server_tls.ca:
         print(tls.trust_instructions(server_tls.ca, settings.port), flush=True)
-    from .app import AccessLogger, create_app
+    from .app import AccessLogger, create_app, tune_gc
 
     try:
         app = create_app(settings)
     except ConfigError as exc:  # e.g. a state file another mock holds
         sys.exit(f"mockserver: {exc}")
+    tune_gc()
     web.run_app(app, host=settings.host, port=settings.port, access_log_class=AccessLogger,
                 print=lambda text: logging.getLogger("mockserver").info(
                     "serving the Messages API mock on %s://%s:%d (clock %s, auth %s)",

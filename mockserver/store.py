@@ -22,7 +22,8 @@ class MemoryStore:
     # -- messages -------------------------------------------------------------------------------
     def add_message(self, message: Message) -> None:
         self.messages[message.message_uuid] = message
-        self._prune("messages", self.messages)
+        if len(self.messages) > self.history_limit:
+            self._prune("messages", self.messages)
 
     def get_message(self, message_uuid: str) -> Message | None:
         return self.messages.get(message_uuid)
@@ -58,7 +59,8 @@ class MemoryStore:
     # -- webhook deliveries ---------------------------------------------------------------------
     def add_delivery(self, delivery: Any) -> None:
         self.deliveries[delivery.id] = delivery
-        self._prune("deliveries", self.deliveries)
+        if len(self.deliveries) > self.history_limit:
+            self._prune("deliveries", self.deliveries)
 
     def find_deliveries(self, subject_uuid: str | None = None, kind: str | None = None,
                         limit: int | None = None) -> list[Any]:

@@ -20,10 +20,11 @@ def _is_json_type(content_type: str) -> bool:
 
 async def read_json(request: web.Request) -> Any:
     """The parsed body; a missing Content-Type is read as JSON (curl users forget it), others must be JSON."""
-    if request.headers.get("Content-Type") and not _is_json_type(request.content_type):
-        raise unsupported_media_type(request.headers["Content-Type"])
+    given = request.headers.get("Content-Type")
+    if given and given != "application/json" and not _is_json_type(request.content_type):
+        raise unsupported_media_type(given)
     raw = await _read_body(request)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise malformed_json("the body is empty")
     try:
         return orjson.loads(raw)

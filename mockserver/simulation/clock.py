@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -37,6 +38,30 @@ class Timer:
 FIRST_INSTANT, LAST_INSTANT = -62135596800.0, 253402300799.0  # 0001-01-01T00:00:00.000Z, 9999-12-31T23:59:59.000Z
 
 
+def round_ms(seconds: float) -> float:
+    """Exactly round(seconds, 3), without its detour through decimal strings (a fifth of the time)."""
+    if not 0.0 < seconds < 4e9:  # past 2096 the scaled value's error could reach a millisecond's half
+        return round(seconds, 3)
+    scaled = seconds * 1000.0  # off from the exact product by under 0.0005
+    whole = math.floor(scaled + 0.5)
+    if abs(scaled - whole) > 0.499:  # so near a tie that the error could decide it: ask round()
+        return round(seconds, 3)
+    return whole / 1000.0
+
+
+# A timer's place in the heap packed in one int: its millisecond, then its priority, then its creation
+# order. The heap compares ~30 times per timer, and ints compare far faster than (float, int, int) tuples.
+_SEQ_BITS = 64
+_PRIORITY_BITS = 8
+_BEYOND_FINITE = 1 << 1100  # the millisecond of an infinite time: past any finite float's
+
+
+def _heap_key(when: float, priority: int, seq: int) -> int:
+    scaled = when * 1000.0
+    ms = round(scaled) if math.isfinite(scaled) else (-_BEYOND_FINITE if scaled < 0 else _BEYOND_FINITE)
+    return (((ms << _PRIORITY_BITS) + priority) << _SEQ_BITS) + seq
+
+
 def iso(timestamp: float) -> str:
     """ISO 8601 UTC with milliseconds and Z, as the real service writes its timestamps."""
     moment = datetime.fromtimestamp(min(max(round(timestamp, 3), FIRST_INSTANT), LAST_INSTANT), UTC)
@@ -53,7 +78,8 @@ class Clock:
     def __init__(self, mode: str = "real", time_scale: float = 1.0, start: float | None = None) -> None:
         self.mode = mode
         self.time_scale = time_scale
-        self._heap: list[tuple[float, int, int, Timer]] = []
+        self._heap: list[int] = []  # heap keys (see _heap_key), the earliest first
+        self._timers: dict[int, Timer] = {}  # heap key -> its timer
         self._seq = itertools.count()
         self._origin_sim = round(time.time() if start is None else start, 3)
         self._origin_mono = time.monotonic()
@@ -73,11 +99,11 @@ class Clock:
 
     @property
     def pending(self) -> int:
-        return sum(1 for entry in self._heap if not entry[3].cancelled)
+        return sum(1 for timer in self._timers.values() if not timer.cancelled)
 
     def next_due(self) -> float | None:
         self._drop_cancelled_head()
-        return self._heap[0][0] if self._heap else None
+        return self._timers[self._heap[0]].when if self._heap else None
 
     # -- changing how time runs -----------------------------------------------------------------
     def set_time_scale(self, scale: float) -> None:
@@ -116,10 +142,12 @@ class Clock:
     # -- timers ---------------------------------------------------------------------------------
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any,
                 priority: int = PRIORITY_STATUS) -> Timer:
-        when = round(when, 3)  # millisecond instants: equal sums of delays compare equal
+        when = round_ms(when)  # millisecond instants: equal sums of delays compare equal
         timer = Timer(when, callback, args)
-        heapq.heappush(self._heap, (when, priority, next(self._seq), timer))
-        if self._heap[0][3] is timer:
+        key = _heap_key(when, priority, next(self._seq))
+        self._timers[key] = timer
+        heapq.heappush(self._heap, key)
+        if self._heap[0] == key:
             self._arm()
         return timer
 
@@ -128,9 +156,10 @@ class Clock:
         return self.call_at(self.now() + delay, callback, *args, priority=priority)
 
     def clear(self) -> None:
-        for entry in self._heap:
-            entry[3].cancel()
+        for timer in self._timers.values():
+            timer.cancel()
         self._heap.clear()
+        self._timers.clear()
         if self._wakeup:
             self._wakeup.cancel()
             self._wakeup = None
@@ -162,13 +191,13 @@ class Clock:
             await self._settle()
 
     def _drop_cancelled_head(self) -> None:
-        while self._heap and self._heap[0][3].cancelled:
-            heapq.heappop(self._heap)
+        while self._heap and self._timers[self._heap[0]].cancelled:
+            del self._timers[heapq.heappop(self._heap)]
 
     def _fire_due(self, up_to: float) -> None:
-        heap = self._heap
-        while heap and heap[0][0] <= up_to:
-            timer = heapq.heappop(heap)[3]
+        heap, timers = self._heap, self._timers
+        while heap and timers[heap[0]].when <= up_to:
+            timer = timers.pop(heapq.heappop(heap))
             if not timer.cancelled:
                 timer.cancelled = True
                 timer.callback(*timer.args)
