@@ -11,6 +11,7 @@ import asyncio
 import collections
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -99,6 +100,10 @@ def assert_log_complete(log: list[dict[str, Any]], received: collections.Counter
         assert seen >= 1 or delivery["state"] == "gave_up"
 
 
+def at(attempt: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(attempt["at"].replace("Z", "+00:00"))
+
+
 def by_body(receiver: Receiver) -> collections.Counter[bytes]:
     return collections.Counter(orjson.dumps(orjson.loads(r.body)) for r in receiver.received)
 
@@ -149,9 +154,7 @@ async def test_a_429_with_retry_after_is_retried_no_sooner_than_asked(make_mock,
     assert_log_complete(log, by_body(receiver))
     first, second = log[0]["attempts"]
     assert first["status_code"] == 429 and second["status_code"] == 200
-    gap = time.mktime(time.strptime(second["at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.mktime(
-        time.strptime(first["at"][:19], "%Y-%m-%dT%H:%M:%S"))
-    assert gap >= 30
+    assert (at(second) - at(first)).total_seconds() >= 30
 
 
 async def test_a_receiver_that_closes_mid_response_is_retried(make_mock):
@@ -183,7 +186,7 @@ async def test_an_answer_after_the_mock_gave_up_changes_nothing(make_mock, recei
     assert sorted(r.json["status"] for r in receiver.received) == ["delivered", "submitted"]
 
 
-async def test_one_message_with_every_fault_loses_nothing_across_many_messages(make_mock, receiver):
+async def test_twenty_messages_through_a_receiver_failing_in_turns_lose_nothing(make_mock, receiver):
     """Twenty messages against a receiver that fails in turns: each event once in the log, each delivered."""
     receiver.script["/status"] = [500, late(1.0), 503, too_many_requests, 500] * 4
     client = await make_mock(status_url=receiver.url(), **FAULT_SETTINGS)
@@ -229,7 +232,7 @@ async def test_a_thousand_concurrent_keep_alive_connections_are_all_answered() -
 
 
 async def test_a_body_trickled_byte_by_byte_times_out_without_blocking_others() -> None:
-    with running_mock("--clock", "manual", "--body-timeout", "0.5", "--log-level", "warning") as mock:
+    with running_mock("--clock", "manual", "--body-timeout", "1", "--log-level", "warning") as mock:
         port = int(mock.base_url.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         body = orjson.dumps(sms())
@@ -250,7 +253,7 @@ async def test_a_body_trickled_byte_by_byte_times_out_without_blocking_others() 
                 async with session.post(mock.base_url + "/beta/messages", json=sms(),
                                         headers={"Authorization": BASIC}) as response:
                     assert response.status == 202
-                assert time.monotonic() - sent < 0.25
+                assert time.monotonic() - sent < 0.5  # not held up behind the 1 s the slow one gets
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         waited = time.monotonic() - started
         trickling.cancel()
@@ -258,4 +261,4 @@ async def test_a_body_trickled_byte_by_byte_times_out_without_blocking_others() 
         await writer.wait_closed()  # before the mock stops, or its shutdown waits for this connection
         assert head.startswith(b"HTTP/1.1 408 ")
         assert b"application/json" in head
-        assert 0.4 < waited < 2.0
+        assert 0.9 < waited < 3.0
