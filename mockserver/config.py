@@ -62,6 +62,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "log_level": ("debug", "info", "warning", "error"),
 }
 
+POSITIVE = frozenset({"time_scale", "webhook_timeout", "body_timeout", "webhook_retry_base", "webhook_retry_max_delay",
+                      "max_body_bytes", "webhook_max_attempts", "webhook_max_pending", "history_limit"})
+NON_NEGATIVE = frozenset({"jwt_leeway"})
+
 # Settings that only a config file can hold (structured values).
 FILE_ONLY = frozenset({"rules", "profiles"})
 
@@ -92,6 +96,12 @@ def _coerce(name: str, value: Any) -> Any:
         raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from exc
     if name in CHOICES and coerced not in CHOICES[name]:
         raise ConfigError(f"{name}: {coerced!r} must be one of {', '.join(CHOICES[name])}")
+    if name in POSITIVE and not coerced > 0:
+        raise ConfigError(f"{name}: {coerced!r} must be greater than 0")
+    if name in NON_NEGATIVE and not coerced >= 0:
+        raise ConfigError(f"{name}: {coerced!r} must not be negative")
+    if name == "port" and not 0 <= coerced <= 65535:
+        raise ConfigError(f"port: {coerced!r} must be from 0 to 65535")
     return coerced
 
 

@@ -46,6 +46,10 @@ def test_json_config_file(tmp_path):
     ({"MOCK_PORT": "eighty"}, "port"),
     ({"MOCK_CLOCK": "sundial"}, "clock"),
     ({"MOCK_DEMO_MODE": "perhaps"}, "demo_mode"),
+    ({"MOCK_TIME_SCALE": "0"}, "time_scale"),
+    ({"MOCK_WEBHOOK_TIMEOUT": "-1"}, "webhook_timeout"),
+    ({"MOCK_HISTORY_LIMIT": "0"}, "history_limit"),
+    ({"MOCK_PORT": "70000"}, "port"),
 ])
 def test_bad_environment_values_are_refused(environ, message):
     with pytest.raises(ConfigError, match=message):
