@@ -126,7 +126,7 @@ class WebhookDispatcher:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiting: set[str] = set()
         self._pending_by_url: dict[str, int] = {}
-        self._cap_warned: set[str] = set()
+        self._capped: dict[str, int] = {}  # URL at its cap -> deliveries not sent since it was reached
         self.dropped = 0
         bus.subscribe(self._on_event)
 
@@ -154,7 +154,7 @@ class WebhookDispatcher:
         self._lanes.clear()
         self._waiting.clear()
         self._pending_by_url.clear()
-        self._cap_warned.clear()
+        self._capped.clear()
 
     async def settle(self) -> None:
         """Wait until every lane is idle or waiting for a retry timer."""
@@ -183,7 +183,6 @@ class WebhookDispatcher:
             self._drop(delivery)
             return delivery
         self._pending_by_url[url] = self._pending_by_url.get(url, 0) + 1
-        self._cap_warned.discard(url)
         self._lanes.setdefault(subject_uuid, deque()).append(delivery)
         self._wake(subject_uuid)
         return delivery
@@ -194,10 +193,11 @@ class WebhookDispatcher:
                                          error=f"not sent: {self.policy.max_pending} deliveries already pending "
                                                f"for {delivery.url}"))
         self.dropped += 1
-        if delivery.url not in self._cap_warned:
-            self._cap_warned.add(delivery.url)
+        if delivery.url not in self._capped:
+            self._capped[delivery.url] = 0
             log.warning("webhook cap reached: %d deliveries pending for %s; new ones are logged as gave_up "
                         "until it drains", self.policy.max_pending, delivery.url)
+        self._capped[delivery.url] += 1
         self.bus.publish(Event("webhook.attempt", delivery))
 
     def resume(self, delivery: Delivery) -> None:
@@ -232,10 +232,17 @@ class WebhookDispatcher:
                     self.clock.call_at(delivery.next_attempt_at, self._resume, lane)
                     return
                 queue.popleft()
-                self._pending_by_url[delivery.url] -= 1
+                self._settled_one(delivery.url)
             del self._lanes[lane]
         finally:
             self._running.pop(lane, None)
+
+    def _settled_one(self, url: str) -> None:
+        """One delivery to `url` left the queue; a capped URL reopens once half drained (one line per episode)."""
+        pending = self._pending_by_url[url] = self._pending_by_url[url] - 1
+        if url in self._capped and pending <= self.policy.max_pending // 2:
+            log.warning("webhook cap lifted for %s: %d deliveries pending; %d were not sent while it was reached",
+                        url, pending, self._capped.pop(url))
 
     async def _attempt(self, delivery: Delivery) -> bool:
         """One POST; True when the receiver took it (2xx). Sets the delivery's state either way."""

@@ -169,6 +169,7 @@ class Clock:
         return await self.advance_to(self.now() + seconds)
 
     async def advance_to(self, target: float) -> float:
+        target = round_ms(target)  # timers sit on millisecond instants: now + 1.8 must reach start + 0.3 + 1.5
         async with self._advancing:
             await self._settled()
             while (due := self.next_due()) is not None and due <= target:
