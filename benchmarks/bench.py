@@ -1,10 +1,10 @@
 """The benchmark: the mock against a bare aiohttp 202 handler in the same run; prints a table and the targets.
 
-    /work/venv/bin/python benchmarks/bench.py            # full run: 3 rounds x 5 s per figure, about 3 minutes
-    /work/venv/bin/python benchmarks/bench.py --quick    # smoke run: 1 round x 1 s, 5,000 stored messages
+    /work/venv/bin/python benchmarks/bench.py            # full run: 3 rounds x 5 s per figure, about 4 minutes
+    /work/venv/bin/python benchmarks/bench.py --quick    # smoke run: 1 round x 0.5 s (wrk: 1 s), 5,000 messages
 
 Servers run pinned to core 0 (`taskset -c 0`); this script, its webhook receiver and the load generator
-(`wrk` when installed, else benchmarks/loadgen.py on aiohttp) run on core 1.
+(`wrk` when installed, else benchmarks/loadgen.py on aiohttp) run on core 1. The mock runs with its defaults.
 """
 
 from __future__ import annotations
@@ -508,7 +508,7 @@ def report(figures: dict[str, Any]) -> str:
 
 def options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s, 5,000 stored messages")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round, 0.5 s, 5,000 stored messages")
     parser.add_argument("--seconds", type=float, help="seconds per figure (default 5; --quick 0.5, wrk: 1)")
     parser.add_argument("--rounds", type=int, help="rounds; medians are reported (default 3; --quick 1)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
