@@ -21,7 +21,7 @@ import orjson
 from . import payloads
 from .simulation.clock import Clock, iso
 from .simulation.events import Event, EventBus
-from .simulation.models import compact_json, new_uuid
+from .simulation.models import compact_json
 from .store import MemoryStore
 
 log = logging.getLogger("mockserver.webhooks")
@@ -175,7 +175,7 @@ class WebhookDispatcher:
             self.enqueue("inbound", policy.inbound_url, event.subject.message_uuid, body)
 
     def enqueue(self, kind: str, url: str, subject_uuid: str, body: dict[str, Any]) -> Delivery:
-        delivery = Delivery(id=new_uuid(), kind=kind, url=url, subject_uuid=subject_uuid,
+        delivery = Delivery(id=str(uuid.uuid4()), kind=kind, url=url, subject_uuid=subject_uuid,
                             body=compact_json(body), created_at=self.clock.now())
         self.store.add_delivery(delivery)
         self.bus.publish(Event("webhook.queued", delivery))

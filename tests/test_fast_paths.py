@@ -1,16 +1,15 @@
-"""The hot path's shortcuts give exactly what the slow ways gave: rounding, uuids, stored JSON, timer order."""
+"""The hot path's shortcuts give exactly what the slow ways gave: rounding, stored JSON, timer order."""
 
 from __future__ import annotations
 
 import math
-import uuid
 
 import orjson
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mockserver.simulation.clock import round_ms
-from mockserver.simulation.models import compact_json, new_uuid
+from mockserver.simulation.models import compact_json
 
 from .conftest import advance, post, sms
 
@@ -31,14 +30,6 @@ near_ties = st.builds(lambda ms, nudge: (ms + 0.5 + nudge) / 1000, st.integers(0
 def test_round_ms_is_exactly_round_to_three_places(seconds):
     fast, slow = round_ms(seconds), round(seconds, 3)
     assert fast == slow and math.copysign(1, fast) == math.copysign(1, slow)
-
-
-def test_new_uuid_gives_distinct_version_4_uuids_in_canonical_form():
-    made = [new_uuid() for _ in range(10_000)]
-    assert len(set(made)) == len(made)
-    for text in made[:1000]:
-        parsed = uuid.UUID(text)
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
 
 
 def test_compact_json_is_orjson_output_in_an_object_of_its_own_size():

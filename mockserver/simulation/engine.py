@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+import uuid
 from typing import Any
 
 from ..store import MemoryStore
 from .channels import Profile
 from .clock import Clock
 from .events import Event, EventBus
-from .models import Message, StatusEntry, compact_json, new_uuid
+from .models import Message, StatusEntry, compact_json
 from .rules import Rule, RuleBook
 
 
@@ -38,7 +39,7 @@ class Engine:
         channel = to["type"]
         recipient = recipient_of(to)
         now = self.clock.now()
-        message = Message(message_uuid=new_uuid(), channel=channel, direction="outbound",
+        message = Message(message_uuid=str(uuid.uuid4()), channel=channel, direction="outbound",
                           recipient=recipient, peer=recipient, raw=compact_json(request), created_at=now, api=api,
                           workflow_uuid=workflow_uuid, workflow_kind=workflow_kind,
                           history=[StatusEntry("accepted", now)])
