@@ -6,11 +6,10 @@ import random
 import uuid
 from typing import Any
 
-import orjson
 from faker import Faker
 
 from .clock import Clock
-from .models import Message, StatusEntry
+from .models import Message, StatusEntry, compact_json
 
 MEDIA_EXTENSIONS = {"image": "jpg", "audio": "mp3", "video": "mp4", "file": "pdf"}
 
@@ -68,5 +67,5 @@ class InboundFaker:
         page = self.address(request.get("to"), self.page_id)
         body = {"to": page, "from": sender, "message": {"content": self.content(request.get("content"))}}
         return Message(message_uuid=str(uuid.uuid4()), channel="messenger", direction="inbound",
-                       recipient=page["id"], peer=sender["id"], raw=orjson.dumps(body), created_at=now, api="beta",
+                       recipient=page["id"], peer=sender["id"], raw=compact_json(body), created_at=now, api="beta",
                        history=[StatusEntry("received", now)])
