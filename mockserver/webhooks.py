@@ -122,6 +122,7 @@ class WebhookDispatcher:
         self.store = store
         self.bus = bus
         self.session: aiohttp.ClientSession | None = None
+        self._closing = False
         self._lanes: dict[str, deque[Delivery]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiting: set[str] = set()
@@ -136,6 +137,7 @@ class WebhookDispatcher:
 
     async def close(self, grace: float = 2.0) -> int:
         """Let in-flight attempts finish for up to `grace` seconds; returns how many deliveries remain pending."""
+        self._closing = True  # from now on deliveries stay queued (and journalled), no new attempt starts
         if self._running:
             await asyncio.wait(list(self._running.values()), timeout=grace)
         for task in list(self._running.values()):
@@ -213,7 +215,7 @@ class WebhookDispatcher:
 
     # -- lanes ----------------------------------------------------------------------------------
     def _wake(self, lane: str) -> None:
-        if lane in self._running or lane in self._waiting:
+        if self._closing or lane in self._running or lane in self._waiting:
             return
         self._running[lane] = asyncio.get_running_loop().create_task(self._drain(lane))
 
