@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import hmac
 import logging
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
-from time import monotonic
 
 import orjson
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
+from .access_log import write_access_batches
 from .api import control, emulated, stream, v1
 from .api.auth import Authenticator
 from .api.errors import MAX_BODY_BYTES, Handler, Problem, problem_middleware
@@ -28,87 +24,6 @@ from .persistence import commit_middleware
 
 log = logging.getLogger("mockserver")
 WEB_ROOT = resources.files("mockserver") / "web"
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One concise line per request: method, path, status, latency.
-
-    The lines of ACCESS_LOG_WINDOW seconds go out as one log record (and at shutdown): a record costs about
-    10 µs, a line under 1 µs, and under load a window holds hundreds of requests.
-    """
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        line = f"{request.method} {request.path_qs} {response.status} {time * 1000:.1f}ms"
-        batch = _access_batches.get(self.logger)
-        if batch is not None and monotonic() - batch[0] > STALE_BATCH:  # its loop stopped before writing it
-            _write_access_batch(self.logger)
-            batch = None
-        if batch is None:
-            # Once per batch: get_running_loop() makes a getpid() system call.
-            asyncio.get_running_loop().call_later(ACCESS_LOG_WINDOW, _write_access_batch, self.logger)
-            batch = _access_batches[self.logger] = (monotonic(), [])
-        batch[1].append(line)
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
-
-
-ACCESS_LOG_WINDOW = 0.05
-STALE_BATCH = 1.0
-# logger -> (when the batch began, the access lines of the current window)
-_access_batches: dict[logging.Logger, tuple[float, list[str]]] = {}
-
-
-def _write_access_batch(logger: logging.Logger) -> None:
-    batch = _access_batches.pop(logger, None)
-    if batch:
-        logger.info("%s", "\n".join(batch[1]))
-
-
-def _write_access_batches() -> None:
-    for logger in list(_access_batches):
-        _write_access_batch(logger)
-
-
-class _FreezeSurvivors:
-    """A gc callback: what survives a collection is frozen; every `sweep_every` seconds, one full sweep.
-
-    Frozen objects are never scanned again but are still freed by reference counting (stored messages hold
-    no reference cycles); the sweep reclaims any cycle that died frozen.
-    """
-
-    def __init__(self, sweep_every: float) -> None:
-        self.sweep_every = sweep_every
-        self.next_sweep = monotonic() + sweep_every
-
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if phase != "stop":
-            return
-        gc.freeze()
-        if monotonic() >= self.next_sweep:
-            self.next_sweep = monotonic() + self.sweep_every
-            with contextlib.suppress(RuntimeError):  # no loop running: the next collection sweeps
-                asyncio.get_running_loop().call_soon(_sweep)
-
-
-def _sweep() -> None:
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
-def tune_gc(sweep_every: float = 600.0) -> None:
-    """Keep CPython's cyclic garbage collector cheap in a server whose store holds 100k messages.
-
-    A collection scans every tracked object of its generations, about five per stored message, and objects
-    that survive are scanned again by each older-generation collection: at 100k messages a full collection
-    stalls every request for 100+ ms. So each object is scanned once, by its first young collection, then
-    frozen; a full sweep runs every `sweep_every` seconds.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.callbacks.append(_FreezeSurvivors(sweep_every))
 
 
 def _token_middleware(token: str) -> web.middleware:
@@ -173,7 +88,7 @@ async def _webhook_session(app: web.Application) -> AsyncIterator[None]:
     if mock.state:
         mock.state.restore()
     yield
-    _write_access_batches()
+    write_access_batches()
     pending = await mock.webhooks.close(grace=2.0)
     if mock.state:
         mock.state.close()

@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> None:
             "(set --control-token)", settings.host)
     if server_tls and server_tls.ca:
         print(tls.trust_instructions(server_tls.ca, settings.port), flush=True)
-    from .app import AccessLogger, create_app, tune_gc
+    from .access_log import AccessLogger
+    from .app import create_app
+    from .gc_tuning import tune_gc
 
     try:
         app = create_app(settings)

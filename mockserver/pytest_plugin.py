@@ -296,7 +296,8 @@ class MockServer:
 async def _serve(settings: Settings) -> web.AppRunner:
     from aiohttp import web
 
-    from .app import AccessLogger, create_app
+    from .access_log import AccessLogger
+    from .app import create_app
 
     runner = web.AppRunner(create_app(settings), access_log_class=AccessLogger)
     await runner.setup()

@@ -11,8 +11,6 @@ from aiohttp import web
 from .errors import API_ERRORS, Problem, invalid_parameters, malformed_json, unsupported_media_type
 from .keys import CONTRACT, SETTINGS
 
-MAX_DEPTH_HINT = "nesting too deep"
-
 
 def _is_json_type(content_type: str) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
