@@ -40,12 +40,15 @@ class FailoverRunner:
 
     def resume(self, workflow: Workflow) -> None:
         """Re-arm a restored workflow's expiry: `expiry_time` after its current item was sent."""
-        item = workflow.items[workflow.current]
-        if (workflow.status == "in_progress" and item.state == "sent" and item.failover
-                and "expiry_time" in item.failover):
+        if workflow.status == "in_progress" and workflow.items[workflow.current].state == "sent":
+            self._arm_expiry(workflow, workflow.current)
+
+    def _arm_expiry(self, workflow: Workflow, index: int) -> None:
+        """`expiry_time` after the item was sent, if it has one (/v1 failover has no expiry)."""
+        item = workflow.items[index]
+        if item.failover and "expiry_time" in item.failover:
             self._expiries[workflow.workflow_uuid] = self.clock.call_at(
-                item.sent_at + item.failover["expiry_time"], self._expire, workflow, workflow.current,
-                priority=PRIORITY_EXPIRY)
+                item.sent_at + item.failover["expiry_time"], self._expire, workflow, index, priority=PRIORITY_EXPIRY)
 
     def _send(self, workflow: Workflow, index: int) -> None:
         workflow.current = index
@@ -56,9 +59,7 @@ class FailoverRunner:
         item.message_uuid = message.message_uuid
         item.sent_at = message.created_at
         item.state = "sent"
-        if item.failover and "expiry_time" in item.failover:  # /v1 failover has no expiry
-            self._expiries[workflow.workflow_uuid] = self.clock.call_later(
-                item.failover["expiry_time"], self._expire, workflow, index, priority=PRIORITY_EXPIRY)
+        self._arm_expiry(workflow, index)
         self.bus.publish(Event("workflow.updated", workflow))
 
     def _on_event(self, event: Event) -> None:
