@@ -26,12 +26,13 @@ class Mock:
         self.settings = settings
         start = parse_iso(settings.start_time) if settings.start_time else None
         self.clock = Clock(settings.clock, settings.time_scale, start)
-        self.store = MemoryStore(settings.history_limit)
+        self.store = MemoryStore(self.clock.now, settings.history_limit)
         self.bus = EventBus()
         self.rules = RuleBook(settings.rules)
         self.profile_overrides: dict[str, Any] = dict(settings.profiles)
         self.engine = Engine(self.clock, self.store, self.bus, self.rules,
-                             merge_profiles(self.profile_overrides), settings.seed)
+                             merge_profiles(self.profile_overrides), settings.seed, watched=self._statuses_watched)
+        self.bus.on_first_watcher = self.engine.watch_all
         self.failover = FailoverRunner(self.clock, self.store, self.bus, self.engine)
         self.inbound = InboundFaker(settings.seed)
         self.policy = WebhookPolicy(
@@ -120,8 +121,21 @@ class Mock:
             self.clock.set_mode(changes["clock"])
         if "demo_mode" in changes:
             self.demo_mode = changes["demo_mode"]
+        if self._statuses_watched():
+            self.engine.watch_all()
         self.bus.publish(Event("config.changed", self.config(), changes))
         return self.config()
+
+    def _statuses_watched(self) -> bool:
+        return bool(self.policy.status_url) or self.demo_mode or self.bus.watchers > 0
+
+    def upcoming(self) -> tuple[int, float | None]:
+        """Pending timers, counting a message that takes its next step when read as one; the earliest due."""
+        count, first = self.engine.unwatched()
+        due = self.clock.next_due()
+        if first is None or (due is not None and due < first):
+            first = due
+        return self.clock.pending + count, first
 
     # -- demo mode: simulated users answer -------------------------------------------------------
     def _demo_reply(self, event: Event) -> None:

@@ -227,7 +227,7 @@ class StateFile:
         store, mock = self.mock.store, self.mock
         for message in store.messages.values():
             if message.plan:
-                mock.engine.resume(message)
+                mock.engine.follow(message)
         for workflow in store.workflows.values():
             mock.failover.resume(workflow)
         for delivery in store.deliveries.values():

@@ -9,9 +9,13 @@ from .simulation.models import Message, Workflow
 
 
 class MemoryStore:
-    """Insertion-ordered dicts; the oldest records are pruned past `history_limit`, and counted."""
+    """Insertion-ordered dicts; the oldest records are pruned past `history_limit`, and counted.
 
-    def __init__(self, history_limit: int = 100_000) -> None:
+    Messages are read as of `now()`: one that no timer moves takes its due steps when read (Message.catch_up).
+    """
+
+    def __init__(self, now: Callable[[], float], history_limit: int = 100_000) -> None:
+        self.now = now
         self.history_limit = history_limit
         self.messages: dict[str, Message] = {}
         self.workflows: dict[str, Workflow] = {}
@@ -26,13 +30,21 @@ class MemoryStore:
             self._prune("messages", self.messages)
 
     def get_message(self, message_uuid: str) -> Message | None:
-        return self.messages.get(message_uuid)
+        message = self.messages.get(message_uuid)
+        if message is not None:
+            message.catch_up(self.now())
+        return message
+
+    def holds(self, message: Message) -> bool:
+        """Is this very message still stored (not pruned, not reset away)?"""
+        return self.messages.get(message.message_uuid) is message
 
     def find_messages(self, to: str | None = None, channel: str | None = None, status: str | None = None,
                       direction: str | None = None, limit: int | None = None) -> list[Message]:
         """Newest first."""
-        found = []
+        found, now = [], self.now()
         for message in reversed(self.messages.values()):
+            message.catch_up(now)
             if ((to is None or message.recipient == to) and (channel is None or message.channel == channel)
                     and (status is None or message.status == status)
                     and (direction is None or message.direction == direction)):
@@ -42,7 +54,10 @@ class MemoryStore:
         return found
 
     def iter_messages(self) -> Iterator[Message]:
-        return iter(self.messages.values())
+        now = self.now()
+        for message in list(self.messages.values()):
+            message.catch_up(now)
+            yield message
 
     # -- workflows ------------------------------------------------------------------------------
     def add_workflow(self, workflow: Workflow) -> None:

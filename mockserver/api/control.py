@@ -55,10 +55,11 @@ def _message_detail(request: web.Request, message: Message) -> dict[str, Any]:
 
 async def health(request: web.Request) -> web.Response:
     mock = request.app[MOCK]
+    pending_timers, _ = mock.upcoming()
     return json_response({"status": "ok", "version": __version__, "uptime_s": round(time.monotonic()
                           - request.app[STARTED_AT], 3), "clock": mock.clock.mode, "now": mock.clock.now_iso(),
                           "counts": mock.store.counts(), "pruned": mock.store.pruned,
-                          "pending_timers": mock.clock.pending, "pending_webhooks": mock.webhooks.pending_count()})
+                          "pending_timers": pending_timers, "pending_webhooks": mock.webhooks.pending_count()})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -104,10 +105,11 @@ async def put_config(request: web.Request) -> web.Response:
 
 
 def _clock_view(request: web.Request) -> dict[str, Any]:
-    clock = request.app[MOCK].clock
-    due = clock.next_due()
+    mock = request.app[MOCK]
+    clock = mock.clock
+    pending_timers, due = mock.upcoming()
     return {"mode": clock.mode, "time_scale": clock.time_scale, "now": clock.now_iso(),
-            "next_due": iso(due) if due is not None else None, "pending_timers": clock.pending}
+            "next_due": iso(due) if due is not None else None, "pending_timers": pending_timers}
 
 
 async def get_clock(request: web.Request) -> web.Response:

@@ -65,6 +65,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     unsubscribe = mock.bus.subscribe(listen)
+    release = mock.bus.watch()
     request.app[OPEN_STREAMS].add(queue)
     try:
         await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")
@@ -85,6 +86,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         pass
     finally:
         unsubscribe()
+        release()
         request.app[OPEN_STREAMS].discard(queue)
     return response
 

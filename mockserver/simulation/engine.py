@@ -1,9 +1,16 @@
-"""Message lifecycles: each accepted message walks its planned statuses on the clock and publishes each one."""
+"""Message lifecycles: each accepted message walks its planned statuses and publishes each one.
+
+A message walks its plan on clock timers while someone takes statuses as they happen (status webhooks, its
+failover workflow, demo replies, a live stream, a waiter). Nobody else can tell when a step is taken, so a
+message nobody watches takes its due steps when it is read instead: the same history, without a timer per
+step (they were a fifth of the cost of accepting a message).
+"""
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..store import MemoryStore
@@ -20,8 +27,9 @@ def recipient_of(address: dict[str, Any]) -> str:
 
 class Engine:
     def __init__(self, clock: Clock, store: MemoryStore, bus: EventBus, rules: RuleBook,
-                 profiles: dict[str, Profile], seed: int) -> None:
+                 profiles: dict[str, Profile], seed: int, watched: Callable[[], bool]) -> None:
         self.clock = clock
+        self.watched = watched  # does anyone take statuses as they happen?
         self.store = store
         self.bus = bus
         self.rules = rules
@@ -48,7 +56,7 @@ class Engine:
         message.plan = self._plan(rule, self.profiles[channel], now)
         self.store.add_message(message)
         self.bus.publish(Event("message.accepted", message))
-        self._schedule_next(message)
+        self.follow(message)
         return message
 
     def record_inbound(self, message: Message) -> None:
@@ -75,9 +83,35 @@ class Engine:
             plan.append(StatusEntry("read", at))
         return plan
 
-    def resume(self, message: Message) -> None:
-        """Reschedule what is left of a restored message's plan (due steps fire at once, in order)."""
-        self._schedule_next(message)
+    def follow(self, message: Message) -> None:
+        """Walk the plan on timers if anyone watches (due steps fire at once, in order); else steps wait for a read."""
+        message.timed = message.workflow_uuid is not None or self.watched()
+        if message.timed:
+            self._schedule_next(message)
+
+    def watch_all(self) -> None:
+        """Someone now takes statuses as they happen: every message still on its plan gets its timer."""
+        for message in self._unwatched():
+            message.timed = True
+            self._schedule_next(message)
+
+    def unwatched(self) -> tuple[int, float | None]:
+        """How many messages will take a step when read (no timer holds them), and the earliest such step."""
+        count, first = 0, None
+        for message in self._unwatched():
+            count += 1
+            at = message.plan[0].timestamp
+            first = at if first is None or at < first else first
+        return count, first
+
+    def _unwatched(self) -> Iterator[Message]:
+        """Messages without timers that have steps still to come (past steps taken now)."""
+        now = self.clock.now()
+        for message in self.store.messages.values():
+            if message.plan and not message.timed:
+                message.catch_up(now)
+                if message.plan:
+                    yield message
 
     def _schedule_next(self, message: Message) -> None:
         if message.plan:
@@ -86,7 +120,7 @@ class Engine:
             message.plan = None
 
     def _advance(self, message: Message) -> None:
-        if self.store.get_message(message.message_uuid) is not message:
+        if not self.store.holds(message):
             return  # pruned or reset meanwhile
         entry = message.plan.pop(0)
         message.history.append(entry)

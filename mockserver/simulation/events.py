@@ -25,6 +25,19 @@ class EventBus:
         # A tuple replaced on (un)subscribe: publishing, far more frequent, iterates it without a copy.
         self._listeners: tuple[Listener, ...] = ()
         self._waiters: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self.watchers = 0  # live streams and waiters: they need each status as it happens, not when read
+        self.on_first_watcher: Callable[[], None] | None = None
+
+    def watch(self) -> Callable[[], None]:
+        """Count a watcher until the returned function is called."""
+        self.watchers += 1
+        if self.watchers == 1 and self.on_first_watcher:
+            self.on_first_watcher()
+
+        def release() -> None:
+            self.watchers -= 1
+
+        return release
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners = (*self._listeners, listener)
@@ -52,11 +65,13 @@ class EventBus:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         entry = (probe, future)
         self._waiters.append(entry)
+        release = self.watch()
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             return None
         finally:
+            release()
             if entry in self._waiters:
                 self._waiters.remove(entry)
 

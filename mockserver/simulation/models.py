@@ -58,7 +58,17 @@ class Message:
     workflow_uuid: str | None = None
     workflow_kind: str | None = None
     history: list[StatusEntry] = field(default_factory=list)
-    plan: list[StatusEntry] | None = None
+    plan: list[StatusEntry] | None = None  # the statuses still to come, in order
+    timed: bool = False  # its plan walks on clock timers; otherwise it takes its due steps when read
+
+    def catch_up(self, now: float) -> None:
+        """Take the planned steps due by `now`, if no timer does (see Engine.follow)."""
+        plan = self.plan
+        if plan and not self.timed:
+            while plan and plan[0].timestamp <= now:
+                self.history.append(plan.pop(0))
+            if not plan:
+                self.plan = None
 
     @property
     def request(self) -> dict[str, Any]:
@@ -108,7 +118,7 @@ class Message:
                       "plan": None if plan is None else [StatusEntry.from_record(e) for e in plan]})
 
 
-_MESSAGE_SCALARS = tuple(f.name for f in fields(Message) if f.name not in ("raw", "history", "plan"))
+_MESSAGE_SCALARS = tuple(f.name for f in fields(Message) if f.name not in ("raw", "history", "plan", "timed"))
 
 
 @dataclass(slots=True)

@@ -1,0 +1,90 @@
+"""Messages nobody watches take their steps when read: nothing anyone can observe differs from timed messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from mockserver.simulation.clock import parse_iso
+
+from .conftest import advance, messenger, post, sms
+
+START = "2026-01-01T00:00:00.000Z"
+
+
+async def _histories(client, uuids):
+    return [(await (await client.get(f"/_mock/messages/{uuid}")).json())["history"] for uuid in uuids]
+
+
+async def _send_mix(client):
+    bodies = [sms(), messenger(), sms(to="447700900910"), messenger(to="magic-slow"), sms(to="447700900900")]
+    return [(await post(client, "/beta/messages", body))[1]["message_uuid"] for body in bodies]
+
+
+async def test_history_read_later_equals_the_history_walked_on_timers(make_mock, receiver):
+    unwatched = await make_mock(start_time=START)
+    watched = await make_mock(start_time=START, status_url=receiver.url())
+    lazy_ids, timed_ids = await _send_mix(unwatched), await _send_mix(watched)
+    for seconds in (0.2, 1, 3, 30, 600):  # reads between steps see exactly the steps due by then
+        await advance(unwatched, seconds)
+        await advance(watched, seconds)
+        lazy, timed = await _histories(unwatched, lazy_ids), await _histories(watched, timed_ids)
+        assert lazy == timed
+    assert [h[-1]["status"] for h in lazy] == ["delivered", "read", "undeliverable", "read", "rejected"]
+
+
+async def test_status_filters_and_conversations_see_due_steps(mock):
+    await post(mock, "/beta/messages", sms())
+    await advance(mock, 600)
+    found = await (await mock.get("/_mock/messages", params={"status": "delivered"})).json()
+    assert len(found["messages"]) == 1
+    threads = await (await mock.get("/_mock/conversations")).json()
+    assert json.dumps(threads).count('"delivered"') >= 1
+
+
+async def test_next_due_and_pending_count_include_unwatched_steps(mock):
+    _, body = await post(mock, "/beta/messages", sms())
+    clock = await (await mock.get("/_mock/clock")).json()
+    history = (await (await mock.get(f"/_mock/messages/{body['message_uuid']}")).json())["history"]
+    assert clock["pending_timers"] == 1 and len(history) == 1
+    await advance(mock, parse_iso(clock["next_due"]) - parse_iso(clock["now"]))  # exactly to the submitted step
+    history = (await (await mock.get(f"/_mock/messages/{body['message_uuid']}")).json())["history"]
+    assert [entry["status"] for entry in history] == ["accepted", "submitted"]
+    await advance(mock, 600)
+    clock = await (await mock.get("/_mock/clock")).json()
+    assert clock["pending_timers"] == 0 and clock["next_due"] is None
+
+
+async def test_a_status_url_set_midway_gets_only_the_statuses_still_to_come(mock, receiver):
+    _, body = await post(mock, "/beta/messages", sms())
+    await advance(mock, 0.5)  # submitted is due by now, delivered is not
+    response = await mock.put("/_mock/config", json={"status_url": receiver.url()})
+    assert response.status == 200
+    await advance(mock, 600)
+    statuses = [(b["message_uuid"], b["status"]) for b in receiver.bodies()]
+    assert statuses == [(body["message_uuid"], "delivered")]
+
+
+async def test_a_waiter_on_an_unwatched_message_wakes_when_the_clock_reaches_the_status(mock):
+    _, body = await post(mock, "/beta/messages", messenger())
+    waiting = asyncio.create_task(mock.get("/_mock/wait", params={"message_uuid": body["message_uuid"],
+                                                                   "status": "read", "timeout": "5"}))
+    await asyncio.sleep(0.05)  # the waiter is registered (wall time: the mock's clock stands still)
+    assert not waiting.done()
+    await advance(mock, 600)
+    response = await asyncio.wait_for(waiting, 5)
+    assert response.status == 200 and (await response.json())["status"] == "read"
+
+
+async def test_a_live_stream_opened_after_the_send_still_sees_every_later_status(mock):
+    await post(mock, "/beta/messages", messenger())
+    response = await mock.get("/_mock/events")
+    assert (await asyncio.wait_for(response.content.readline(), 5)).startswith(b"retry")
+    await advance(mock, 600)
+    statuses = []
+    while len(statuses) < 3:
+        line = (await asyncio.wait_for(response.content.readline(), 5)).decode()
+        if line.startswith("data: ") and '"status":{' in line:
+            statuses.append(json.loads(line[6:])["status"]["status"])
+    assert statuses == ["submitted", "delivered", "read"]
+    response.close()
