@@ -45,7 +45,7 @@ class Mock:
         self.clock.on_settle(self.webhooks.settle)
         self.demo_mode = settings.demo_mode
         self._demo_rng = random.Random(settings.seed)
-        self.bus.subscribe(self._demo_reply)
+        self.bus.subscribe(self._demo_reply, ("message.status",))
         self.state = StateFile(settings.state_file, self) if settings.state_file else None
 
     # -- acting ---------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ class StateFile:
         self._saved_pruned = dict(mock.store.pruned)
         self._timer: asyncio.TimerHandle | None = None
         self._commit: asyncio.Future[None] | None = None
-        mock.bus.subscribe(self._on_event)
+        mock.bus.subscribe(self._on_event, (*EVENT_TABLES, "rules.changed", "config.changed", "mock.reset"))
         mock.store.on_prune = lambda table, key: self._tables[table].forget(key)
 
     # -- restoring ------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import asyncio
 import hashlib
 import logging
 import time
-import uuid
 from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -19,6 +18,7 @@ import jwt
 import orjson
 
 from . import payloads
+from .ids import new_uuid
 from .simulation.clock import Clock, iso
 from .simulation.events import Event, EventBus
 from .simulation.models import compact_json
@@ -129,7 +129,7 @@ class WebhookDispatcher:
         self._pending_by_url: dict[str, int] = {}
         self._capped: dict[str, int] = {}  # URL at its cap -> deliveries not sent since it was reached
         self.dropped = 0
-        bus.subscribe(self._on_event)
+        bus.subscribe(self._on_event, ("message.status", "workflow.finished", "inbound.received"))
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=256, limit_per_host=128, ttl_dns_cache=300)
@@ -177,7 +177,7 @@ class WebhookDispatcher:
             self.enqueue("inbound", policy.inbound_url, event.subject.message_uuid, body)
 
     def enqueue(self, kind: str, url: str, subject_uuid: str, body: dict[str, Any]) -> Delivery:
-        delivery = Delivery(id=str(uuid.uuid4()), kind=kind, url=url, subject_uuid=subject_uuid,
+        delivery = Delivery(id=new_uuid(), kind=kind, url=url, subject_uuid=subject_uuid,
                             body=compact_json(body), created_at=self.clock.now())
         self.store.add_delivery(delivery)
         self.bus.publish(Event("webhook.queued", delivery))
@@ -282,7 +282,7 @@ class WebhookDispatcher:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         secret = self.policy.signature_secret
         if secret:
-            claims = {"iat": int(time.time()), "jti": str(uuid.uuid4()), "iss": "Vonage",
+            claims = {"iat": int(time.time()), "jti": new_uuid(), "iss": "Vonage",
                       "payload_hash": hashlib.sha256(delivery.body).hexdigest()}
             if self.policy.api_key:
                 claims["api_key"] = self.policy.api_key

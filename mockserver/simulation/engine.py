@@ -9,10 +9,10 @@ step (they were a fifth of the cost of accepting a message).
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..ids import new_uuid
 from ..store import MemoryStore
 from .channels import Profile
 from .clock import Clock
@@ -47,7 +47,7 @@ class Engine:
         channel = to["type"]
         recipient = recipient_of(to)
         now = self.clock.now()
-        message = Message(message_uuid=str(uuid.uuid4()), channel=channel, direction="outbound",
+        message = Message(message_uuid=new_uuid(), channel=channel, direction="outbound",
                           recipient=recipient, peer=recipient, raw=compact_json(request), created_at=now, api=api,
                           workflow_uuid=workflow_uuid, workflow_kind=workflow_kind,
                           history=[StatusEntry("accepted", now)])

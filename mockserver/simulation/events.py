@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +22,32 @@ Listener = Callable[[Event], None]
 
 class EventBus:
     def __init__(self) -> None:
-        # A tuple replaced on (un)subscribe: publishing, far more frequent, iterates it without a copy.
-        self._listeners: tuple[Listener, ...] = ()
+        # Tuples replaced on (un)subscribe: publishing, far more frequent, iterates them without a copy.
+        self._subscriptions: tuple[tuple[Listener, frozenset[str] | None], ...] = ()
+        self._routes: dict[str, tuple[Listener, ...]] = {}  # event type -> its listeners in order (a cache)
         self._waiters: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self.watchers = 0  # live streams and waiters: they need each status as it happens, not when read
         self.on_first_watcher: Callable[[], None] | None = None
+
+    def subscribe(self, listener: Listener, types: Iterable[str] | None = None) -> Callable[[], None]:
+        """Call `listener` with each event of the given types (None: all), until the returned function is called."""
+        entry = (listener, None if types is None else frozenset(types))
+        self._subscriptions = (*self._subscriptions, entry)
+        self._routes = {}
+        return lambda: self._unsubscribe(entry)
+
+    def _unsubscribe(self, entry: tuple[Listener, frozenset[str] | None]) -> None:
+        subscriptions = list(self._subscriptions)
+        subscriptions.remove(entry)
+        self._subscriptions = tuple(subscriptions)
+        self._routes = {}
+
+    def _listeners(self, event_type: str) -> tuple[Listener, ...]:
+        listeners = self._routes.get(event_type)
+        if listeners is None:
+            listeners = self._routes[event_type] = tuple(
+                listener for listener, types in self._subscriptions if types is None or event_type in types)
+        return listeners
 
     def watch(self) -> Callable[[], None]:
         """Count a watcher until the returned function is called."""
@@ -39,17 +60,8 @@ class EventBus:
 
         return release
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners = (*self._listeners, listener)
-        return lambda: self._unsubscribe(listener)
-
-    def _unsubscribe(self, listener: Listener) -> None:
-        listeners = list(self._listeners)
-        listeners.remove(listener)
-        self._listeners = tuple(listeners)
-
     def publish(self, event: Event) -> None:
-        for listener in self._listeners:
+        for listener in self._listeners(event.type):
             try:
                 listener(event)
             except Exception:  # one broken listener must not stop the simulation

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from ..ids import new_uuid
 from ..store import MemoryStore
 from .clock import PRIORITY_EXPIRY, Clock, Timer
 from .engine import Engine
@@ -23,7 +23,7 @@ class FailoverRunner:
         self.bus = bus
         self.engine = engine
         self._expiries: dict[str, Timer] = {}
-        bus.subscribe(self._on_event)
+        bus.subscribe(self._on_event, ("message.status",))
 
     def reset(self) -> None:
         self._expiries.clear()
@@ -31,7 +31,7 @@ class FailoverRunner:
     def start(self, request: dict[str, Any], kind: str, api: str) -> Workflow:
         items = [WorkflowItem(index=i, channel=item["to"]["type"], request=item, failover=item.get("failover"))
                  for i, item in enumerate(request["workflow"])]
-        workflow = Workflow(workflow_uuid=str(uuid.uuid4()), kind=kind, template=request["template"],
+        workflow = Workflow(workflow_uuid=new_uuid(), kind=kind, template=request["template"],
                             items=items, created_at=self.clock.now(), api=api)
         self.store.add_workflow(workflow)
         self.bus.publish(Event("workflow.accepted", workflow))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-import uuid
 from typing import Any
 
 from faker import Faker
 
+from ..ids import new_uuid
 from .clock import Clock
 from .models import Message, StatusEntry, compact_json
 
@@ -66,6 +66,6 @@ class InboundFaker:
         sender = self.address(request.get("from"), self._digits(16))
         page = self.address(request.get("to"), self.page_id)
         body = {"to": page, "from": sender, "message": {"content": self.content(request.get("content"))}}
-        return Message(message_uuid=str(uuid.uuid4()), channel="messenger", direction="inbound",
+        return Message(message_uuid=new_uuid(), channel="messenger", direction="inbound",
                        recipient=page["id"], peer=sender["id"], raw=compact_json(body), created_at=now, api="beta",
                        history=[StatusEntry("received", now)])

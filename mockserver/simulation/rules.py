@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+from ..ids import new_uuid
 
 OUTCOMES = ("delivered", "read", "rejected", "undeliverable", "stuck_submitted", "never_read", "slow")
 SLOW_FACTOR = 30.0
@@ -38,7 +39,7 @@ class Rule:
     def from_dict(cls, data: dict[str, Any], builtin: bool = False) -> Rule:
         match = data.get("match") or {}
         pattern = match.get("to_pattern")
-        return cls(id=data.get("id") or str(uuid.uuid4()), outcome=data["outcome"],
+        return cls(id=data.get("id") or new_uuid(), outcome=data["outcome"],
                    channel=match.get("channel"), to=match.get("to"), to_pattern=pattern,
                    text_contains=match.get("text_contains"), error_code=data.get("error_code"),
                    delay_factor=data.get("delay_factor"), description=data.get("description"),
@@ -84,7 +85,11 @@ class RuleBook:
         self.builtin = [Rule.from_dict(data, builtin=True) for data in _load_data("magic_rules.json")]
         self._configured = [Rule.from_dict(data) for data in user_rules]
         self.user: list[Rule] = list(self._configured)
-        self._by_recipient = {rule.to: rule for rule in self.builtin if rule.to and not rule.channel}
+        # Built-in rules that match on the recipient alone (or with a channel) are found by dict, not by trying
+        # each in turn; channel None stands for any channel.
+        by_recipient = [rule for rule in self.builtin if rule.to and not (rule.to_pattern or rule.text_contains)]
+        self._by_recipient = {(rule.channel, rule.to): rule for rule in reversed(by_recipient)}  # first wins
+        self._other_builtin = [rule for rule in self.builtin if rule not in by_recipient]
 
     def add(self, data: dict[str, Any]) -> Rule:
         rule = Rule.from_dict(data)
@@ -109,10 +114,10 @@ class RuleBook:
         for rule in self.user:
             if rule.matches(channel, recipient, text):
                 return rule
-        fast = self._by_recipient.get(recipient)
-        if fast is not None:
-            return fast
-        for rule in self.builtin:
-            if rule.channel and rule.matches(channel, recipient, text):
+        found = self._by_recipient.get((None, recipient)) or self._by_recipient.get((channel, recipient))
+        if found is not None:
+            return found
+        for rule in self._other_builtin:
+            if rule.matches(channel, recipient, text):
                 return rule
         return SUCCESS
