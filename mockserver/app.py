@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
+from pathlib import Path
 
 import orjson
 from aiohttp import web
@@ -14,7 +15,7 @@ from aiohttp import web
 from .access_log import write_access_batches
 from .api import control, emulated, stream, v1
 from .api.auth import Authenticator
-from .api.errors import MAX_BODY_BYTES, Handler, Problem, problem_middleware
+from .api.errors import MAX_BODY_BYTES, Handler, Problem, answering_problems, no_route, not_found
 from .api.keys import AUTH, CONTRACT, MOCK, SETTINGS, STARTED_AT
 from .api.openapi import build_openapi
 from .config import Settings
@@ -39,8 +40,8 @@ def _token_middleware(token: str) -> web.middleware:
         if bearer.lower().startswith("bearer "):
             given = given or bearer[7:]
         if not hmac.compare_digest(given.encode(), token.encode()):
-            raise Problem(401, "https://developer.nexmo.com/api-errors#unauthorized", "Control token required",
-                          "This mock is protected: send the control token as 'X-Mock-Token' or '?token='.")
+            return Problem(401, "https://developer.nexmo.com/api-errors#unauthorized", "Control token required",
+                           "This mock is protected: send the control token as 'X-Mock-Token' or '?token='.").response()
         return await handler(request)
 
     return guard
@@ -53,11 +54,40 @@ async def _index(request: web.Request) -> web.StreamResponse:
     return web.Response(body=page.read_bytes(), content_type="text/html")
 
 
+def _static_files() -> dict[str, Path]:
+    """The page's assets by their path under /static/: only these are served."""
+    root = Path(str(WEB_ROOT / "static"))
+    return {path.relative_to(root).as_posix(): path for path in root.rglob("*") if path.is_file()}
+
+
+def _static_route() -> web.RouteDef:
+    files = _static_files()
+
+    async def static(request: web.Request) -> web.StreamResponse:
+        path = files.get(request.match_info["path"])
+        if path is None:
+            raise not_found(f"No such file: {request.path}")
+        return web.FileResponse(path)
+
+    return web.get("/static/{path:.+}", static)
+
+
+def _routes(app: web.Application) -> list[web.RouteDef]:
+    """Every route; all but the emulated endpoints (which answer their own) wrapped to answer problems."""
+    openapi = orjson.dumps(build_openapi(app[CONTRACT]))
+
+    async def openapi_document(request: web.Request) -> web.Response:
+        return web.Response(body=openapi, content_type="application/json")
+
+    wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
+               web.get("/", _index), _static_route(), web.route("*", "/{path:.*}", no_route)]  # no_route last
+    return [*emulated.routes(), *v1.routes(),
+            *(web.route(r.method, r.path, answering_problems(r.handler), **r.kwargs) for r in wrapped)]
+
+
 def create_app(settings: Settings | None = None, contract: Contract | None = None) -> web.Application:
     settings = settings or Settings()
-    middlewares = [problem_middleware]
-    if settings.control_token:
-        middlewares.append(_token_middleware(settings.control_token))
+    middlewares = [_token_middleware(settings.control_token)] if settings.control_token else []
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[MAX_BODY_BYTES] = settings.max_body_bytes
     app[STARTED_AT] = time.monotonic()
@@ -67,16 +97,8 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     app[MOCK] = Mock(settings)
     if app[MOCK].state:
         app.middlewares.append(commit_middleware(app[MOCK].state))
-    openapi = orjson.dumps(build_openapi(app[CONTRACT]))
-
-    async def openapi_document(request: web.Request) -> web.Response:
-        return web.Response(body=openapi, content_type="application/json")
-
-    app.add_routes([*emulated.routes(), *control.routes(), *v1.routes(),
-                    web.get("/openapi.json", openapi_document), web.get("/", _index)])
+    app.add_routes(_routes(app))
     stream.setup(app)
-    if (WEB_ROOT / "static").is_dir():
-        app.router.add_static("/static/", str(WEB_ROOT / "static"))
     app.cleanup_ctx.append(_webhook_session)
     return app
 

@@ -155,6 +155,27 @@ async def test_wrong_method_is_405_with_allow(mock):
     assert set(await response.json()) >= PROBLEM_KEYS
 
 
+@pytest.mark.parametrize(("method", "path", "status", "allow"), [
+    ("DELETE", "/_mock/messages", 405, "GET,HEAD"), ("PATCH", "/_mock/rules/abc", 405, "DELETE"),
+    ("GET", "/_mock/nothing", 404, None), ("OPTIONS", "/", 405, "GET,HEAD"),
+    ("GET", "/static/nothing.js", 404, None), ("GET", "/static/%2e%2e/app.py", 404, None),
+    ("POST", "/static/app.js", 405, "GET,HEAD")])
+async def test_every_route_answers_errors_as_problems(mock, method, path, status, allow):
+    response = await mock.request(method, path)
+    assert response.status == status
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert set(await response.json()) >= PROBLEM_KEYS
+    assert response.headers.get("Allow", "").replace(" ", "") == (allow or "")
+
+
+@pytest.mark.parametrize(("path", "content_types"), [("/static/app.js", ("text/javascript", "application/javascript")),
+                                                     ("/static/samples/photo.svg", ("image/svg+xml",))])
+async def test_the_page_assets_are_served(mock, path, content_types):
+    response = await mock.get(path)
+    assert response.status == 200 and response.headers["Content-Type"].startswith(content_types)
+    assert len(await response.read()) > 100
+
+
 async def test_unknown_path_is_404_problem(mock):
     response = await mock.post("/beta/nothing", json={}, headers={"Authorization": BASIC})
     assert response.status == 404

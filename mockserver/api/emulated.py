@@ -2,41 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from ..contract import InvalidParameter
 from ..mock import Mock
-from .keys import AUTH, MOCK
-from .parsing import json_response, read_valid
+from .errors import Problem, invalid_parameters, problem_response
+from .keys import AUTH, CONTRACT, MOCK
+from .parsing import json_response, read_json
 
-# path -> (schema, what the mock does with the body, the key of the uuid in the 202 answer)
-Action = Callable[[Mock, dict[str, Any]], str]
-
-ENDPOINTS: dict[str, tuple[str, Action, str]] = {
-    "/beta/messages": ("message", lambda mock, body: mock.send_message(body, "beta").message_uuid,
-                       "message_uuid"),
-    "/v0.1/messages": ("message", lambda mock, body: mock.send_message(body, "v0.1").message_uuid,
-                       "message_uuid"),
-    "/beta/workflows": ("workflow",
-                        lambda mock, body: mock.start_workflow(body, "workflow", "beta").workflow_uuid,
-                        "workflow_uuid"),
-    "/v0.1/dispatch": ("workflow",
-                       lambda mock, body: mock.start_workflow(body, "dispatch", "v0.1").workflow_uuid,
-                       "dispatch_uuid"),
-}
+# What the mock does with a valid body; returns the 202 answer.
+Action = Callable[[Mock, Any], dict[str, str]]
 
 
-def endpoint(schema: str, action: Action, answer_key: str) -> Callable[[web.Request], Any]:
-    """The one wrapping every emulated endpoint shares."""
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How an API generation reads a body and answers one that breaks its schema."""
 
-    async def handle(request: web.Request) -> web.Response:
-        request.app[AUTH].check(request.headers.get("Authorization"))
-        body = await read_valid(request, schema)
-        return json_response({answer_key: action(request.app[MOCK], body)}, status=202)
+    read: Callable[[web.Request], Awaitable[Any]]
+    invalid: Callable[[list[InvalidParameter]], Problem]
+
+
+BETA = Dialect(read_json, invalid_parameters)  # /beta and /v0.1: 400 Invalid Parameters
+
+
+def endpoint(schema: str, action: Action, dialect: Dialect = BETA) -> Callable[[web.Request], Any]:
+    """The one handler every emulated endpoint shares; it answers its own problems (see answering_problems)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            request.app[AUTH].check(request.headers.get("Authorization"))
+            body = await dialect.read(request)
+            contract = request.app[CONTRACT]
+            if not contract.is_valid(schema, body):
+                raise dialect.invalid(contract.problems(schema, body))
+            return json_response(action(request.app[MOCK], body), status=202)
+        except Exception as exc:
+            return problem_response(request, exc)
 
     return handle
+
+
+ENDPOINTS: dict[str, tuple[str, Action]] = {
+    "/beta/messages": ("message", lambda mock, body: {
+        "message_uuid": mock.send_message(body, "beta").message_uuid}),
+    "/v0.1/messages": ("message", lambda mock, body: {
+        "message_uuid": mock.send_message(body, "v0.1").message_uuid}),
+    "/beta/workflows": ("workflow", lambda mock, body: {
+        "workflow_uuid": mock.start_workflow(body, "workflow", "beta").workflow_uuid}),
+    "/v0.1/dispatch": ("workflow", lambda mock, body: {
+        "dispatch_uuid": mock.start_workflow(body, "dispatch", "v0.1").workflow_uuid}),
+}
 
 
 def routes() -> list[web.RouteDef]:

@@ -94,4 +94,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     app[OPEN_STREAMS] = set()
     app.on_shutdown.append(close_streams)
-    app.router.add_get("/_mock/events", events)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/_mock/events", events)]

@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from ..contract import InvalidParameter
+from ..mock import Mock
 from ..payloads import V1_ERROR_TYPE
+from .emulated import Dialect, endpoint
 from .errors import Problem
-from .keys import AUTH, CONTRACT, MOCK
-from .parsing import json_response, read_json
+from .parsing import read_json
 
 SCHEMA = "v1/message"
 
@@ -93,20 +94,15 @@ def failover_workflow(body: dict[str, Any]) -> dict[str, Any]:
     return {"template": "failover", "workflow": items}
 
 
-async def send_message(request: web.Request) -> web.Response:
-    request.app[AUTH].check(request.headers.get("Authorization"))
-    body = await read_v1_body(request)
-    contract = request.app[CONTRACT]
-    if not contract.is_valid(SCHEMA, body):
-        raise v1_problem(contract.problems(SCHEMA, body))
-    mock = request.app[MOCK]
+def send(mock: Mock, body: dict[str, Any]) -> dict[str, str]:
     if "failover" not in body:
-        message = mock.send_message(engine_request(body), "v1")
-        return json_response({"message_uuid": message.message_uuid}, status=202)
+        return {"message_uuid": mock.send_message(engine_request(body), "v1").message_uuid}
     workflow = mock.start_workflow(failover_workflow(body), "failover", "v1")
-    return json_response({"message_uuid": workflow.items[0].message_uuid, "workflow_id": workflow.workflow_uuid},
-                         status=202)
+    return {"message_uuid": workflow.items[0].message_uuid, "workflow_id": workflow.workflow_uuid}
+
+
+V1 = Dialect(read_v1_body, v1_problem)  # 422 for malformed JSON and for invalid parameters, by kind
 
 
 def routes() -> list[web.RouteDef]:
-    return [web.post("/v1/messages", send_message)]
+    return [web.post("/v1/messages", endpoint(SCHEMA, send, V1))]
