@@ -36,7 +36,8 @@ log = logging.getLogger("mockserver.state")
 SCHEMA_VERSION = 1
 # Seconds within which what timers and webhook attempts change is written; a kill -9 can replay that much.
 FLUSH_DELAY = 0.05
-EVENT_TABLES = {"message.accepted": "messages", "message.status": "messages", "inbound.received": "messages",
+EVENT_TABLES = {"message.accepted": "messages", "message.status": "messages", "message.timed": "messages",
+                "inbound.received": "messages",
                 "workflow.accepted": "workflows", "workflow.updated": "workflows", "workflow.finished": "workflows",
                 "webhook.queued": "deliveries", "webhook.attempt": "deliveries"}
 PENDING_DELIVERY = ("pending", "retrying")
@@ -227,7 +228,7 @@ class StateFile:
         store, mock = self.mock.store, self.mock
         for message in store.messages.values():
             if message.plan:
-                mock.engine.follow(message)
+                mock.engine.resume(message)
         for workflow in store.workflows.values():
             mock.failover.resume(workflow)
         for delivery in store.deliveries.values():

@@ -263,6 +263,35 @@ async def test_rules_and_run_time_config_survive_a_restart(make_mock, tmp_path):
     assert message["status"] == "undeliverable" and message["history"][-1]["error"]["code"] == 1300
 
 
+async def test_steps_taken_unwatched_before_a_status_url_came_are_not_sent_after_a_restart(make_mock, tmp_path,
+                                                                                            receiver):
+    state = str(tmp_path / "mock.db")
+    client = await make_mock(state_file=state, start_time=START)
+    _, answer = await post(client, "/beta/messages", sms(to=STUCK))  # accepted, then submitted, then nothing
+    await advance(client, 5)
+    assert (await client.put("/_mock/config", json={"status_url": receiver.url()})).status == 200
+    await client.close()
+
+    client = await make_mock(state_file=state)
+    await advance(client, 60)
+    message = await (await client.get(f"/_mock/messages/{answer['message_uuid']}")).json()
+    assert [entry["status"] for entry in message["history"]] == ["accepted", "submitted"]
+    assert receiver.received == []  # submitted came before there was a status URL
+
+
+async def test_a_restart_with_a_status_url_sends_only_the_statuses_after_the_restart(make_mock, tmp_path, receiver):
+    state = str(tmp_path / "mock.db")
+    client = await make_mock(state_file=state, start_time=START)
+    _, answer = await post(client, "/beta/messages", sms())
+    await advance(client, 1)  # submitted is due by now (nobody watched it), delivered is not
+    await client.close()
+
+    client = await make_mock(state_file=state, status_url=receiver.url())
+    await advance(client, 60)
+    assert [(body["message_uuid"], body["status"]) for body in receiver.bodies()] == [
+        (answer["message_uuid"], "delivered")]
+
+
 async def test_reset_empties_the_state_file(make_mock, tmp_path):
     state = tmp_path / "mock.db"
     client = await make_mock(state_file=str(state))

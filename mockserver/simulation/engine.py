@@ -9,7 +9,7 @@ step (they were a fifth of the cost of accepting a message).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from ..ids import new_uuid
@@ -89,29 +89,34 @@ class Engine:
         if message.timed:
             self._schedule_next(message)
 
+    def resume(self, message: Message) -> None:
+        """Follow a message restored from the state file; the steps it took unwatched until then are taken now."""
+        message.catch_up(self.clock.now())
+        self.follow(message)
+
     def watch_all(self) -> None:
         """Someone now takes statuses as they happen: every message still on its plan gets its timer."""
+        now = self.clock.now()
         for message in self._unwatched():
+            message.catch_up(now)
             message.timed = True
+            self.bus.publish(Event("message.timed", message))  # the state file keeps the steps taken meanwhile
             self._schedule_next(message)
 
     def unwatched(self) -> tuple[int, float | None]:
         """How many messages will take a step when read (no timer holds them), and the earliest such step."""
+        now = self.clock.now()
         count, first = 0, None
         for message in self._unwatched():
-            count += 1
-            at = message.plan[0].timestamp
-            first = at if first is None or at < first else first
+            message.catch_up(now)
+            if message.plan:
+                count += 1
+                at = message.plan[0].timestamp
+                first = at if first is None or at < first else first
         return count, first
 
-    def _unwatched(self) -> Iterator[Message]:
-        """Messages without timers that have steps still to come (past steps taken now)."""
-        now = self.clock.now()
-        for message in self.store.messages.values():
-            if message.plan and not message.timed:
-                message.catch_up(now)
-                if message.plan:
-                    yield message
+    def _unwatched(self) -> list[Message]:
+        return [message for message in self.store.messages.values() if message.plan and not message.timed]
 
     def _schedule_next(self, message: Message) -> None:
         if message.plan:

@@ -114,11 +114,12 @@ class Message:
     @classmethod
     def from_record(cls, record: dict[str, Any], raw: bytes) -> Message:
         plan = record["plan"]
-        return cls(**{**record, "raw": raw, "history": [StatusEntry.from_record(e) for e in record["history"]],
+        return cls(**{"timed": True, **record, "raw": raw,  # records from before `timed` were all timed
+                      "history": [StatusEntry.from_record(e) for e in record["history"]],
                       "plan": None if plan is None else [StatusEntry.from_record(e) for e in plan]})
 
 
-_MESSAGE_SCALARS = tuple(f.name for f in fields(Message) if f.name not in ("raw", "history", "plan", "timed"))
+_MESSAGE_SCALARS = tuple(f.name for f in fields(Message) if f.name not in ("raw", "history", "plan"))
 
 
 @dataclass(slots=True)
