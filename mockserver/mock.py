@@ -75,7 +75,6 @@ class Mock:
         """All messages, workflows, deliveries, timers and user rules gone; seeded randomness restarts."""
         self.clock.clear()
         self.webhooks.reset()
-        self.failover.reset()
         self.store.reset()
         self.rules.reset()
         self.engine.reset()

@@ -33,6 +33,41 @@ async def test_history_read_later_equals_the_history_walked_on_timers(make_mock,
     assert [h[-1]["status"] for h in lazy] == ["delivered", "read", "undeliverable", "read", "rejected"]
 
 
+def _failover(first, second, condition="read", expiry=600):
+    return {"template": "failover",
+            "workflow": [{**first, "failover": {"expiry_time": expiry, "condition_status": condition}}, second]}
+
+
+async def _start_workflows(client):
+    bodies = [_failover(messenger(), sms()),  # read in time: completed on item 1
+              _failover(messenger(to="magic-never-read"), sms()),  # expires, completed on SMS
+              _failover(messenger(to="magic-absent"), sms(to="447700900910")),  # fails, then fails: error
+              _failover(sms(to="447700900930"), messenger(), condition="delivered", expiry=30)]  # stuck: expires
+    return [(await post(client, "/beta/workflows", body))[1]["workflow_uuid"] for body in bodies]
+
+
+async def _workflow_views(client, uuids):
+    views = []
+    for uuid in uuids:
+        workflow = await (await client.get(f"/_mock/workflows/{uuid}")).json()
+        messages = [item["message_uuid"] for item in workflow["items"] if "message_uuid" in item]
+        views.append((workflow["status"], [(i["state"], i["sent_at"], i["ended_at"]) for i in workflow["items"]],
+                      await _histories(client, messages)))
+    return views
+
+
+async def test_workflows_end_the_same_whether_or_not_anyone_watches(make_mock, receiver):
+    unwatched = await make_mock(start_time=START)
+    watched = await make_mock(start_time=START, status_url=receiver.url())
+    lazy_ids, timed_ids = await _start_workflows(unwatched), await _start_workflows(watched)
+    for seconds in (0.3, 2, 10, 30, 600, 60):
+        await advance(unwatched, seconds)
+        await advance(watched, seconds)
+        assert await _workflow_views(unwatched, lazy_ids) == await _workflow_views(watched, timed_ids)
+    statuses = [view[0] for view in await _workflow_views(unwatched, lazy_ids)]
+    assert statuses == ["completed", "completed", "error", "completed"]
+
+
 async def test_status_filters_and_conversations_see_due_steps(mock):
     await post(mock, "/beta/messages", sms())
     await advance(mock, 600)

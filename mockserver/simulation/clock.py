@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-# Timers due at the same instant fire by priority, then by creation order. Status changes come before
-# expiry checks, so a failover condition met exactly at the expiry instant counts as met.
+# Timers due at the same instant fire by priority, then by creation order. Status changes come before a
+# failover's decision taken at that instant, so whatever the decision reports already shows them.
 PRIORITY_STATUS = 0
-PRIORITY_EXPIRY = 1
+PRIORITY_DECISION = 1
 
 
 class Timer:

@@ -1,7 +1,7 @@
 """Message lifecycles: each accepted message walks its planned statuses and publishes each one.
 
-A message walks its plan on clock timers while someone takes statuses as they happen (status webhooks, its
-failover workflow, demo replies, a live stream, a waiter). Nobody else can tell when a step is taken, so a
+A message walks its plan on clock timers while someone takes statuses as they happen (status webhooks, demo
+replies, a live stream, a waiter). Nobody else can tell when a step is taken, so a
 message nobody watches takes its due steps when it is read instead: the same history, without a timer per
 step (they were a fifth of the cost of accepting a message).
 """
@@ -85,7 +85,7 @@ class Engine:
 
     def follow(self, message: Message) -> None:
         """Walk the plan on timers if anyone watches (due steps fire at once, in order); else steps wait for a read."""
-        message.timed = message.workflow_uuid is not None or self.watched()
+        message.timed = self.watched()
         if message.timed:
             self._schedule_next(message)
 

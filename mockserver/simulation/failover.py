@@ -1,4 +1,4 @@
-"""Failover workflows: send item 1, watch it on the clock, move to the next item when it fails or expires."""
+"""Failover workflows: send item 1, move to the next item when it fails or expires, finish when one succeeds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from ..ids import new_uuid
 from ..store import MemoryStore
-from .clock import PRIORITY_EXPIRY, Clock, Timer
+from .clock import PRIORITY_DECISION, Clock
 from .engine import Engine
 from .events import Event, EventBus
 from .models import FAILED_STATUSES, Workflow, WorkflowItem
@@ -17,16 +17,15 @@ DELIVERED = SATISFIES["delivered"]
 
 
 class FailoverRunner:
+    """Each sent item's fate is read off its message's plan when it is sent: the instant its condition is met,
+    it fails, or it expires, whichever comes first. One timer per item acts then, whether or not anyone
+    watches the message's statuses (so its message needs no timers of its own)."""
+
     def __init__(self, clock: Clock, store: MemoryStore, bus: EventBus, engine: Engine) -> None:
         self.clock = clock
         self.store = store
         self.bus = bus
         self.engine = engine
-        self._expiries: dict[str, Timer] = {}
-        bus.subscribe(self._on_event, ("message.status",))
-
-    def reset(self) -> None:
-        self._expiries.clear()
 
     def start(self, request: dict[str, Any], kind: str, api: str) -> Workflow:
         items = [WorkflowItem(index=i, channel=item["to"]["type"], request=item, failover=item.get("failover"))
@@ -39,16 +38,9 @@ class FailoverRunner:
         return workflow
 
     def resume(self, workflow: Workflow) -> None:
-        """Re-arm a restored workflow's expiry: `expiry_time` after its current item was sent."""
+        """Re-arm a restored workflow's decision about its current item."""
         if workflow.status == "in_progress" and workflow.items[workflow.current].state == "sent":
-            self._arm_expiry(workflow, workflow.current)
-
-    def _arm_expiry(self, workflow: Workflow, index: int) -> None:
-        """`expiry_time` after the item was sent, if it has one (/v1 failover has no expiry)."""
-        item = workflow.items[index]
-        if item.failover and "expiry_time" in item.failover:
-            self._expiries[workflow.workflow_uuid] = self.clock.call_at(
-                item.sent_at + item.failover["expiry_time"], self._expire, workflow, index, priority=PRIORITY_EXPIRY)
+            self._arm_decision(workflow, workflow.current)
 
     def _send(self, workflow: Workflow, index: int) -> None:
         workflow.current = index
@@ -59,42 +51,43 @@ class FailoverRunner:
         item.message_uuid = message.message_uuid
         item.sent_at = message.created_at
         item.state = "sent"
-        self._arm_expiry(workflow, index)
+        self._arm_decision(workflow, index)
         self.bus.publish(Event("workflow.updated", workflow))
 
-    def _on_event(self, event: Event) -> None:
-        if event.type != "message.status" or event.subject.workflow_uuid is None:
-            return
-        workflow = self.store.get_workflow(event.subject.workflow_uuid)
-        if workflow is None or workflow.status != "in_progress":
-            return
-        item = workflow.items[workflow.current]
-        if item.message_uuid != event.subject.message_uuid:
-            return  # a late status of an earlier item: reported, but it changes nothing
-        status = event.detail.status
+    def _arm_decision(self, workflow: Workflow, index: int) -> None:
+        decision = self._decision(workflow.items[index])
+        if decision is not None:
+            at, state = decision
+            self.clock.call_at(at, self._decide, workflow, index, state, priority=PRIORITY_DECISION)
+
+    def _decision(self, item: WorkflowItem) -> tuple[float, str] | None:
+        """(when, the item's end state): its first status that meets its condition or fails, unless it expires
+        first (met exactly at expiry counts as met); None if it never ends (stuck, and no expiry_time)."""
+        message = self.store.get_message(item.message_uuid) if item.message_uuid else None
         needed = SATISFIES[item.failover["condition_status"]] if item.failover else DELIVERED
-        if status in needed:
-            self._close_item(workflow, item, "condition_met" if item.failover else "delivered")
-            self._finish(workflow, "completed")
-        elif status in FAILED_STATUSES:
-            self._close_item(workflow, item, "failed")
-            self._next_or_finish(workflow)
+        decision = None
+        for entry in (message.history + (message.plan or [])) if message else ():
+            if entry.status in needed:
+                decision = (entry.timestamp, "condition_met" if item.failover else "delivered")
+                break
+            if entry.status in FAILED_STATUSES:
+                decision = (entry.timestamp, "failed")
+                break
+        if item.failover and "expiry_time" in item.failover:  # /v1 failover has no expiry
+            expires = item.sent_at + item.failover["expiry_time"]
+            if decision is None or decision[0] > expires:
+                decision = (expires, "expired")
+        return decision
 
-    def _expire(self, workflow: Workflow, index: int) -> None:
+    def _decide(self, workflow: Workflow, index: int, state: str) -> None:
         item = workflow.items[index]
-        if workflow.status == "in_progress" and workflow.current == index and item.state == "sent":
-            self._close_item(workflow, item, "expired")
-            self._next_or_finish(workflow)
-
-    def _close_item(self, workflow: Workflow, item: WorkflowItem, state: str) -> None:
+        if not (workflow.status == "in_progress" and workflow.current == index and item.state == "sent"):
+            return
         item.state = state
         item.ended_at = self.clock.now()
-        timer = self._expiries.pop(workflow.workflow_uuid, None)
-        if timer:
-            timer.cancel()
-
-    def _next_or_finish(self, workflow: Workflow) -> None:
-        if workflow.current + 1 < len(workflow.items):
+        if state in ("condition_met", "delivered"):
+            self._finish(workflow, "completed")
+        elif workflow.current + 1 < len(workflow.items):
             self._send(workflow, workflow.current + 1)
         else:
             self._finish(workflow, "error")
