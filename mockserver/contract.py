@@ -175,9 +175,19 @@ class Contract:
         slow = Draft202012Validator(schema, registry=self._registry)
         try:
             fast = jsonschema_rs.Draft202012Validator(schema, registry=self._rs_registry, validate_formats=False)
+            inlined = jsonschema_rs.dereference(schema, registry=self._rs_registry)
         except (ValueError, jsonschema_rs.ReferencingError):
             return _Check(slow.is_valid, slow)
+        if not _has_ref(inlined):  # circular ones stay, relative to a document that is no longer there
+            # The error walk on the $refs inlined once: resolving them on each descent took 60 % of its time.
+            slow = Draft202012Validator(inlined)
         return _Check(fast.is_valid, slow)
+
+
+def _has_ref(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "$ref" in node or any(_has_ref(value) for value in node.values())
+    return isinstance(node, list) and any(_has_ref(value) for value in node)
 
 
 def _load(schema_dir: Path) -> dict[str, dict]:
