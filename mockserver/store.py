@@ -25,9 +25,7 @@ class MemoryStore:
 
     # -- messages -------------------------------------------------------------------------------
     def add_message(self, message: Message) -> None:
-        self.messages[message.message_uuid] = message
-        if len(self.messages) > self.history_limit:
-            self._prune("messages", self.messages)
+        self._add("messages", self.messages, message.message_uuid, message)
 
     def get_message(self, message_uuid: str) -> Message | None:
         message = self.messages.get(message_uuid)
@@ -61,8 +59,7 @@ class MemoryStore:
 
     # -- workflows ------------------------------------------------------------------------------
     def add_workflow(self, workflow: Workflow) -> None:
-        self.workflows[workflow.workflow_uuid] = workflow
-        self._prune("workflows", self.workflows)
+        self._add("workflows", self.workflows, workflow.workflow_uuid, workflow)
 
     def get_workflow(self, workflow_uuid: str) -> Workflow | None:
         return self.workflows.get(workflow_uuid)
@@ -73,9 +70,7 @@ class MemoryStore:
 
     # -- webhook deliveries ---------------------------------------------------------------------
     def add_delivery(self, delivery: Any) -> None:
-        self.deliveries[delivery.id] = delivery
-        if len(self.deliveries) > self.history_limit:
-            self._prune("deliveries", self.deliveries)
+        self._add("deliveries", self.deliveries, delivery.id, delivery)
 
     def find_deliveries(self, subject_uuid: str | None = None, kind: str | None = None,
                         limit: int | None = None) -> list[Any]:
@@ -98,6 +93,11 @@ class MemoryStore:
     def counts(self) -> dict[str, int]:
         return {"messages": len(self.messages), "workflows": len(self.workflows),
                 "deliveries": len(self.deliveries)}
+
+    def _add(self, name: str, records: dict[str, Any], key: str, record: Any) -> None:
+        records[key] = record
+        if len(records) > self.history_limit:
+            self._prune(name, records)
 
     def _prune(self, name: str, records: dict[str, Any]) -> None:
         while len(records) > self.history_limit:
