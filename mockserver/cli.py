@@ -7,14 +7,8 @@ import logging
 import sys
 from dataclasses import fields
 
-from aiohttp import web
-
 from . import tls
 from .config import CHOICES, DEFAULT_PORT, FILE_ONLY, ConfigError, Settings, is_loopback, load_settings
-
-# Request line and each header at most 8 KiB, at most 100 headers: past them aiohttp answers 400 and closes.
-# The backlog takes a burst of a thousand new connections at once (load tests) without SYN retries.
-HTTP_LIMITS = {"max_line_size": 8190, "max_field_size": 8190, "max_headers": 100, "backlog": 1024}
 
 HELP = {
     "host": "address to bind (default 127.0.0.1; 0.0.0.0 in the container)",
@@ -37,6 +31,7 @@ HELP = {
     "log_level": "debug, info (one line per request), warning or error",
     "max_body_bytes": "largest request body accepted; larger gets 413",
     "body_timeout": "seconds a request body may take to arrive (slow senders get 408)",
+    "header_timeout": "seconds a request's headers may take to arrive from their first byte (slow senders get 408)",
     "jwt_leeway": "seconds of clock skew allowed on JWT times in strict mode",
     "webhook_timeout": "seconds one webhook attempt may take",
     "webhook_retry_base": "first retry delay in simulated seconds; doubles each attempt",
@@ -92,14 +87,16 @@ def main(argv: list[str] | None = None) -> None:
     from .access_log import AccessLogger
     from .app import create_app
     from .gc_tuning import tune_gc
+    from .http_server import serve
 
     try:
         app = create_app(settings)
     except ConfigError as exc:  # e.g. a state file another mock holds
         sys.exit(f"mockserver: {exc}")
     tune_gc()
-    web.run_app(app, host=settings.host, port=settings.port, access_log_class=AccessLogger,
-                print=lambda text: logging.getLogger("mockserver").info(
-                    "serving the Messages API mock on %s://%s:%d (clock %s, auth %s)",
-                    "https" if server_tls else "http", settings.host, settings.port, settings.clock, settings.auth),
-                shutdown_timeout=3.0, ssl_context=server_tls.context if server_tls else None, **HTTP_LIMITS)
+    serve(app, host=settings.host, port=settings.port, access_log_class=AccessLogger,
+          announce=lambda: logging.getLogger("mockserver").info(
+              "serving the Messages API mock on %s://%s:%d (clock %s, auth %s)",
+              "https" if server_tls else "http", settings.host, settings.port, settings.clock, settings.auth),
+          shutdown_timeout=3.0, ssl_context=server_tls.context if server_tls else None,
+          header_timeout=settings.header_timeout)

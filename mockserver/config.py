@@ -39,6 +39,7 @@ class Settings:
     log_level: str = "info"
     max_body_bytes: int = 256 * 1024
     body_timeout: float = 10.0
+    header_timeout: float = 10.0
     jwt_leeway: float = 30.0
     webhook_timeout: float = 5.0
     webhook_retry_base: float = 5.0
@@ -63,7 +64,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 POSITIVE = frozenset({"time_scale", "webhook_timeout", "body_timeout", "webhook_retry_base", "webhook_retry_max_delay",
-                      "max_body_bytes", "webhook_max_attempts", "webhook_max_pending", "history_limit"})
+                      "max_body_bytes", "webhook_max_attempts", "webhook_max_pending", "history_limit",
+                      "header_timeout"})
 NON_NEGATIVE = frozenset({"jwt_leeway"})
 
 # Settings that only a config file can hold (structured values).

@@ -1,0 +1,219 @@
+"""Request heads past the HTTP limits, unparseable, or trickled in: problem answers, one log line, a closed
+connection; and the header timeout leaves idle keep-alive connections and slow bodies alone. Real process, raw sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+
+from .conftest import BASIC, sms
+from .live_mock import ROOT, LiveMock, free_port, running_mock
+
+HEADER_TIMEOUT = 1.0
+HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[LiveMock]:
+    with running_mock("--clock", "manual", "--header-timeout", str(HEADER_TIMEOUT), "--body-timeout", "5",
+                      "--log-level", "warning") as mock:
+        yield mock
+        assert "Traceback" not in mock.output() and " ERROR " not in mock.output()  # a 500 would log an ERROR
+
+
+def port_of(mock: LiveMock) -> int:
+    return int(mock.base_url.rsplit(":", 1)[1])
+
+
+def exchange(sock: socket.socket, request: bytes) -> bytes:
+    """Send the bytes as they are and read until the server closes the connection."""
+    sock.sendall(request)
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def raw_request(mock: LiveMock, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port_of(mock)), timeout=5) as sock:
+        return exchange(sock, request)
+
+
+def problem_of(answer: bytes) -> tuple[int, dict]:
+    """The status and the problem-details body of an answer; asserts it is one."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1."), answer[:200]
+    assert b"\r\nContent-Type: application/json" in head, head
+    problem = json.loads(body)
+    assert set(problem) == {"type", "title", "detail", "instance"}, problem
+    return int(head.split(b" ", 2)[1]), problem
+
+
+def header_lines(count: int) -> bytes:
+    return b"".join(b"X-%d: 1\r\n" % i for i in range(count))
+
+
+def served_normally(mock: LiveMock) -> bool:
+    return raw_request(mock, HEALTH[:-2] + b"Connection: close\r\n\r\n").startswith(b"HTTP/1.1 200 ")
+
+
+# -- the limits -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("request_bytes", "status", "detail"), [
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: m\r\n\r\n", 414,
+     "The request URL is longer than the limit of 8192 bytes"),
+    (b"GET /_mock/health HTTP/1.1\r\nHost: m\r\nX-Big: " + b"a" * 9 * 1024 + b"\r\n\r\n", 431,
+     "A request header is longer than the limit of 8190 bytes (name and value)"),
+    (b"GET /_mock/health HTTP/1.1\r\nHost: m\r\nX-" + b"n" * 9 * 1024 + b": 1\r\n\r\n", 431,
+     "A request header is longer than the limit of 8190 bytes (name and value)"),
+    (b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n" + header_lines(100) + b"\r\n", 431,
+     "The request has more than the limit of 100 headers"),
+], ids=["9 KB URL", "9 KB header value", "9 KB header name", "101 headers"])
+def test_a_head_past_a_limit_is_a_problem_and_the_connection_closes(served, request_bytes, status, detail):
+    answer_status, problem = problem_of(raw_request(served, request_bytes))  # read to the end: it was closed
+    assert (answer_status, problem["detail"]) == (status, detail)
+    assert f"WARNING mockserver.http: {status} {problem['title']} from 127.0.0.1: {detail}" in served.output()
+    assert served_normally(served)
+
+
+def test_heads_at_the_limits_are_served(served):
+    url = b"/_mock/health?" + b"p" * (8192 - len(b"/_mock/health?"))
+    header = b"X-Big: " + b"a" * (8190 - len(b"X-Big"))
+    headers = header + b"\r\nHost: m\r\nConnection: close\r\n" + header_lines(97)  # 100 headers
+    assert raw_request(served, b"GET " + url + b" HTTP/1.1\r\n" + headers + b"\r\n").startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.parametrize(("request_bytes", "reason"), [
+    (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)) + b"\r\n\r\n",
+     "Received HTTPS traffic on an HTTP port"),
+    (b"<script>alert(1)</script> HTTP/1.1\r\nHost: m\r\n\r\n", "Invalid method encountered"),
+    (b"GET / HTTP/1.1\r\nHost: m\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "Duplicate Content-Length"),
+    (b"GET / HTTP/1.1\r\nHost: m\r\nBad Header: 1\r\n\r\n", "Invalid header token"),
+    (b"\x00\xff\xfe garbage \x01\x02\r\n\r\n", "Invalid method encountered"),
+], ids=["TLS hello", "HTML request line", "two lengths", "space in a name", "binary"])
+def test_an_unparseable_head_is_a_400_problem_and_the_connection_closes(served, request_bytes, reason):
+    status, problem = problem_of(raw_request(served, request_bytes))
+    assert status == 400 and problem["title"] == "Bad Request"
+    assert problem["detail"] == f"The request is not valid HTTP: {reason}"
+    assert served_normally(served)
+
+
+# -- the header timeout ---------------------------------------------------------------------------------------
+async def read_to_end(reader: asyncio.StreamReader) -> bytes:
+    return await asyncio.wait_for(reader.read(), 5)
+
+
+async def test_a_trickled_head_gets_a_408_in_time_while_others_are_served(served):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(served))
+
+    async def trickle() -> None:
+        for byte in b"GET /_mock/health HTTP/1.1\r\nHost: m\r\nX-Slow: " + b"s" * 100:
+            writer.write(bytes([byte]))
+            await asyncio.sleep(0.1)
+
+    trickling = asyncio.create_task(trickle())
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):  # meanwhile, other connections are served at once
+            sent = time.monotonic()
+            async with session.get(served.base_url + "/_mock/health") as response:
+                assert response.status == 200
+            assert time.monotonic() - sent < 0.5
+    answer = await read_to_end(reader)  # the server closed the connection after answering
+    waited = time.monotonic() - started
+    trickling.cancel()
+    writer.close()
+    status, problem = problem_of(answer)
+    assert status == 408 and problem["detail"] == "The request headers did not arrive within 1 s"
+    assert HEADER_TIMEOUT - 0.1 < waited < HEADER_TIMEOUT + 1.5
+    assert "408 Request Timeout from 127.0.0.1" in served.output()
+
+
+async def read_answer(reader: asyncio.StreamReader) -> bytes:
+    """One answer on a keep-alive connection: its head and its Content-Length body."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return head + await reader.readexactly(length)
+
+
+async def test_idle_keep_alive_connections_and_slow_bodies_outlive_the_header_timeout(served):
+    port = port_of(served)
+    fresh_reader, fresh = await asyncio.open_connection("127.0.0.1", port)  # sends nothing for a while
+    used_reader, used = await asyncio.open_connection("127.0.0.1", port)  # idle after one request
+    used.write(HEALTH)
+    assert (await read_answer(used_reader)).startswith(b"HTTP/1.1 200 ")
+    slow_reader, slow = await asyncio.open_connection("127.0.0.1", port)  # its head whole at once, its body slow
+    body = orjson.dumps(sms())
+    slow.write(b"POST /beta/messages HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\n"
+               b"Authorization: " + BASIC.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body))
+    for byte in body:  # over 1.5 header timeouts
+        slow.write(bytes([byte]))
+        await asyncio.sleep(HEADER_TIMEOUT * 1.5 / len(body))
+    assert (await read_answer(slow_reader)).startswith(b"HTTP/1.1 202 ")
+    for reader, writer in ((fresh_reader, fresh), (used_reader, used)):
+        writer.write(HEALTH)
+        assert (await read_answer(reader)).startswith(b"HTTP/1.1 200 ")
+    for writer in (fresh, used, slow):
+        writer.close()
+
+
+# -- the same over TLS ------------------------------------------------------------------------------------------
+@contextmanager
+def https_mock(tls_dir: Path) -> Iterator[tuple[int, ssl.SSLContext, LiveMock]]:
+    """The command with --tls-self-signed; yields its port, a client context trusting its CA, and the process."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), "--clock", "manual",
+                                    "--tls-self-signed", "--tls-dir", str(tls_dir), "--header-timeout", "1",
+                                    "--log-level", "warning"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        mock = LiveMock(f"https://127.0.0.1:{port}", process, log)
+        try:
+            context = _wait_for_tls(port, tls_dir / "ca.pem", mock)
+            yield port, context, mock
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def _wait_for_tls(port: int, ca: Path, mock: LiveMock) -> ssl.SSLContext:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            context = ssl.create_default_context(cafile=str(ca))
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                    context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+                if exchange(sock, HEALTH[:-2] + b"Connection: close\r\n\r\n").startswith(b"HTTP/1.1 200 "):
+                    return context
+        except OSError:
+            pass
+        if mock.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the mock did not start:\n{mock.output()}")
+        time.sleep(0.05)
+
+
+def test_over_tls_too_a_long_header_is_a_431_and_a_trickled_head_a_408(tmp_path):
+    with https_mock(tmp_path / "tls") as (port, context, mock):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+            answer = exchange(sock, b"GET / HTTP/1.1\r\nHost: m\r\nX-Big: " + b"a" * 9216 + b"\r\n\r\n")
+            assert problem_of(answer)[0] == 431
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+            started = time.monotonic()
+            status, _ = problem_of(exchange(sock, b"GET / HTTP/1.1\r\nHost: m\r\nX-Unfinished: 1"))
+            assert status == 408 and 0.9 < time.monotonic() - started < 2.5
+        assert "Traceback" not in mock.output()
