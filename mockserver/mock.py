@@ -62,13 +62,13 @@ class Mock:
 
     def add_rule(self, data: dict[str, Any]) -> Rule:
         rule = self.rules.add(data)
-        self.bus.publish(Event("rules.changed", self.rules))
+        self.bus.publish("rules.changed", self.rules)
         return rule
 
     def delete_rule(self, rule_id: str) -> bool:
         deleted = self.rules.delete(rule_id)
         if deleted:
-            self.bus.publish(Event("rules.changed", self.rules))
+            self.bus.publish("rules.changed", self.rules)
         return deleted
 
     def reset(self) -> None:
@@ -80,7 +80,7 @@ class Mock:
         self.engine.reset()
         self.inbound.reset()
         self._demo_rng = random.Random(self.settings.seed)
-        self.bus.publish(Event("mock.reset", None))
+        self.bus.publish("mock.reset", None)
 
     # -- configuration --------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -122,7 +122,7 @@ class Mock:
             self.demo_mode = changes["demo_mode"]
         if self._statuses_watched():
             self.engine.watch_all()
-        self.bus.publish(Event("config.changed", self.config(), changes))
+        self.bus.publish("config.changed", self.config(), changes)
         return self.config()
 
     def _statuses_watched(self) -> bool:

@@ -180,7 +180,7 @@ class WebhookDispatcher:
         delivery = Delivery(id=new_uuid(), kind=kind, url=url, subject_uuid=subject_uuid,
                             body=compact_json(body), created_at=self.clock.now())
         self.store.add_delivery(delivery)
-        self.bus.publish(Event("webhook.queued", delivery))
+        self.bus.publish("webhook.queued", delivery)
         if self._pending_by_url.get(url, 0) >= self.policy.max_pending:
             self._drop(delivery)
             return delivery
@@ -200,7 +200,7 @@ class WebhookDispatcher:
             log.warning("webhook cap reached: %d deliveries pending for %s; new ones are logged as gave_up "
                         "until it drains", self.policy.max_pending, delivery.url)
         self._capped[delivery.url] += 1
-        self.bus.publish(Event("webhook.attempt", delivery))
+        self.bus.publish("webhook.attempt", delivery)
 
     def resume(self, delivery: Delivery) -> None:
         """Re-queue a restored pending or retrying delivery; call in creation order, so lanes keep their order."""
@@ -275,7 +275,7 @@ class WebhookDispatcher:
             delivery.state, delivery.next_attempt_at = "gave_up", None
             log.warning("webhook gave up after %d attempts: %s %s (last: %s)", len(delivery.attempts),
                         delivery.kind, delivery.url, attempt.error or attempt.status_code)
-        self.bus.publish(Event("webhook.attempt", delivery, attempt))
+        self.bus.publish("webhook.attempt", delivery, attempt)
         return ok
 
     def _headers(self, delivery: Delivery) -> dict[str, str]:

@@ -14,7 +14,9 @@ PROBLEM_KEYS = {"type", "title", "detail", "instance"}
 
 
 def _is_uuid(value: str) -> bool:
-    return str(uuid.UUID(value)) == value
+    """A random UUID (version 4, RFC 4122 variant) in its canonical lower-case form."""
+    parsed = uuid.UUID(value)
+    return str(parsed) == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
 async def test_docs_quickstart_sms_with_basic_auth_is_accepted(mock):
@@ -174,6 +176,11 @@ async def test_the_page_assets_are_served(mock, path, content_types):
     response = await mock.get(path)
     assert response.status == 200 and response.headers["Content-Type"].startswith(content_types)
     assert len(await response.read()) > 100
+
+
+async def test_every_accepted_request_gets_a_uuid_of_its_own(mock):
+    uuids = [(await post(mock, "/beta/messages", sms()))[1]["message_uuid"] for _ in range(200)]
+    assert len(set(uuids)) == 200 and all(map(_is_uuid, uuids))
 
 
 async def test_unknown_path_is_404_problem(mock):

@@ -16,7 +16,7 @@ from ..ids import new_uuid
 from ..store import MemoryStore
 from .channels import Profile
 from .clock import Clock
-from .events import Event, EventBus
+from .events import EventBus
 from .models import Message, StatusEntry, compact_json
 from .rules import Rule, RuleBook
 
@@ -55,13 +55,13 @@ class Engine:
         rule = self.rules.decide(channel, recipient, content.get("text"))
         message.plan = self._plan(rule, self.profiles[channel], now)
         self.store.add_message(message)
-        self.bus.publish(Event("message.accepted", message))
+        self.bus.publish("message.accepted", message)
         self.follow(message)
         return message
 
     def record_inbound(self, message: Message) -> None:
         self.store.add_message(message)
-        self.bus.publish(Event("inbound.received", message))
+        self.bus.publish("inbound.received", message)
 
     def _plan(self, rule: Rule, profile: Profile, start: float) -> list[StatusEntry]:
         """The statuses the message will go through, with absolute times; the rule decides which."""
@@ -100,7 +100,7 @@ class Engine:
         for message in self._unwatched():
             message.catch_up(now)
             message.timed = True
-            self.bus.publish(Event("message.timed", message))  # the state file keeps the steps taken meanwhile
+            self.bus.publish("message.timed", message)  # the state file keeps the steps taken meanwhile
             self._schedule_next(message)
 
     def unwatched(self) -> tuple[int, float | None]:
@@ -129,5 +129,5 @@ class Engine:
             return  # pruned or reset meanwhile
         entry = message.plan.pop(0)
         message.history.append(entry)
-        self.bus.publish(Event("message.status", message, entry))
+        self.bus.publish("message.status", message, entry)
         self._schedule_next(message)

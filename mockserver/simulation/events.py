@@ -60,12 +60,16 @@ class EventBus:
 
         return release
 
-    def publish(self, event: Event) -> None:
-        for listener in self._listeners(event.type):
-            try:
-                listener(event)
-            except Exception:  # one broken listener must not stop the simulation
-                log.exception("event listener failed on %s", event.type)
+    def publish(self, event_type: str, subject: Any, detail: Any = None) -> None:
+        """Tell the listeners of `event_type` (the Event is made only if there are any) and the waiters."""
+        listeners = self._listeners(event_type)
+        if listeners:
+            event = Event(event_type, subject, detail)
+            for listener in listeners:
+                try:
+                    listener(event)
+                except Exception:  # one broken listener must not stop the simulation
+                    log.exception("event listener failed on %s", event_type)
         if self._waiters:
             self._check_waiters()
 

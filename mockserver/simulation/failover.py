@@ -8,7 +8,7 @@ from ..ids import new_uuid
 from ..store import MemoryStore
 from .clock import PRIORITY_DECISION, Clock
 from .engine import Engine
-from .events import Event, EventBus
+from .events import EventBus
 from .models import FAILED_STATUSES, Workflow, WorkflowItem
 
 # A status that satisfies each condition ("read" implies it was delivered).
@@ -33,7 +33,7 @@ class FailoverRunner:
         workflow = Workflow(workflow_uuid=new_uuid(), kind=kind, template=request["template"],
                             items=items, created_at=self.clock.now(), api=api)
         self.store.add_workflow(workflow)
-        self.bus.publish(Event("workflow.accepted", workflow))
+        self.bus.publish("workflow.accepted", workflow)
         self._send(workflow, 0)
         return workflow
 
@@ -52,7 +52,7 @@ class FailoverRunner:
         item.sent_at = message.created_at
         item.state = "sent"
         self._arm_decision(workflow, index)
-        self.bus.publish(Event("workflow.updated", workflow))
+        self.bus.publish("workflow.updated", workflow)
 
     def _arm_decision(self, workflow: Workflow, index: int) -> None:
         decision = self._decision(workflow.items[index])
@@ -98,4 +98,4 @@ class FailoverRunner:
         for item in workflow.items:
             if item.state == "pending":
                 item.state = "skipped"
-        self.bus.publish(Event("workflow.finished", workflow))
+        self.bus.publish("workflow.finished", workflow)
