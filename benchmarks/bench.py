@@ -435,9 +435,19 @@ def scenario_figures(rounds: list[Round], server: str, scenario: Scenario) -> di
             "errors": sum(load.errors for load in loads)}
 
 
+def paired_ratios(rounds: list[Round], scenario: Scenario) -> dict[str, float]:
+    """Medians of the per-round mock/bare ratios: both servers ran side by side in each round, so a slow spell
+    of the machine (this one's throughput drifts by 20 % within minutes) cancels out of each ratio."""
+    counted = "refused_rate" if not scenario.valid else "ok_rate"
+    pairs = [(r.loads["mock", scenario.name], r.loads["bare", scenario.name]) for r in rounds]
+    return {"rate": statistics.median(getattr(mock, counted) / bare.ok_rate for mock, bare in pairs),
+            "p99": statistics.median(mock.p99_ms / bare.p99_ms for mock, bare in pairs)}
+
+
 def summarize(opts: Options, rounds: list[Round], mem: dict[str, Any], bare_start: float) -> dict[str, Any]:
     figures: dict[str, Any] = {"machine": machine(opts), "scenarios": {
-        scenario.name: {server: scenario_figures(rounds, server, scenario) for server in ("mock", "bare")}
+        scenario.name: {**{server: scenario_figures(rounds, server, scenario) for server in ("mock", "bare")},
+                        "ratio": paired_ratios(rounds, scenario)}
         for scenario in SCENARIOS}}
     hooks = [r.webhooks for r in rounds]
     figures["webhooks"] = {"end_to_end_rate": statistics.median(h["end_to_end_rate"] for h in hooks),
@@ -458,11 +468,9 @@ def targets(figures: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for each target of issue 7."""
     found = []
     for name in ("valid SMS", "Messenger image", "failover workflow"):
-        row = figures["scenarios"][name]
-        ratio = row["mock"]["rate"] / row["bare"]["rate"]
-        found.append((f"{name}: accepted/s >= 0.7x bare", f"{ratio:.2f}x", ratio >= 0.7))
-        p99 = row["mock"]["p99_ms"] / row["bare"]["p99_ms"]
-        found.append((f"{name}: p99 < 3x bare", f"{p99:.2f}x", p99 < 3))
+        ratio = figures["scenarios"][name]["ratio"]
+        found.append((f"{name}: accepted/s >= 0.7x bare", f"{ratio['rate']:.2f}x", ratio["rate"] >= 0.7))
+        found.append((f"{name}: p99 < 3x bare", f"{ratio['p99']:.2f}x", ratio["p99"] < 3))
     hooks = figures["webhooks"]
     found.append(("webhooks on: >= 1,500 messages/s end to end, every webhook received",
                   f"{hooks['end_to_end_rate']:,.0f}/s, {'all' if hooks['all_delivered'] else 'NOT all'} received",
@@ -477,14 +485,13 @@ def targets(figures: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 def report(figures: dict[str, Any]) -> str:
     lines = [f"Machine: {figures['machine']}", "",
-             "| Figure | mock | bare aiohttp | mock / bare |", "|---|---:|---:|---:|"]
+             "| Figure | mock | bare aiohttp | mock / bare (median of the rounds' ratios) |", "|---|---:|---:|---:|"]
     for name, row in figures["scenarios"].items():
-        mock, bare = row["mock"], row["bare"]
+        mock, bare, ratio = row["mock"], row["bare"], row["ratio"]
         what = "rejected/s (400, problem details)" if name == "invalid bodies" else "accepted/s"
-        lines.append(f"| {name}: {what} | {mock['rate']:,.0f} | {bare['rate']:,.0f} | "
-                     f"{mock['rate'] / bare['rate']:.2f}x |")
+        lines.append(f"| {name}: {what} | {mock['rate']:,.0f} | {bare['rate']:,.0f} | {ratio['rate']:.2f}x |")
         lines.append(f"| {name}: p50 / p99 latency | {mock['p50_ms']:.1f} / {mock['p99_ms']:.1f} ms | "
-                     f"{bare['p50_ms']:.1f} / {bare['p99_ms']:.1f} ms | {mock['p99_ms'] / bare['p99_ms']:.2f}x (p99) |")
+                     f"{bare['p50_ms']:.1f} / {bare['p99_ms']:.1f} ms | {ratio['p99']:.2f}x (p99) |")
     hooks, mem, start = figures["webhooks"], figures["memory"], figures["first_202_s"]
     run = hooks["runs"][-1]
     lines += [

@@ -26,6 +26,7 @@ def test_the_benchmark_prints_every_figure_and_the_targets(tmp_path):
     for name, row in figures["scenarios"].items():
         assert row["mock"]["rate"] > 0 and row["bare"]["rate"] > 0, name
         assert 0 < row["mock"]["p50_ms"] <= row["mock"]["p99_ms"], name
+        assert row["ratio"]["rate"] > 0 and row["ratio"]["p99"] > 0, name
     assert figures["webhooks"]["all_delivered"] and figures["webhooks"]["end_to_end_rate"] > 0
     assert figures["memory"]["messages"] == 1000 and figures["memory"]["bytes_per_message"] > 0
     assert 0 < figures["first_202_s"]["mock"] < 30
