@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +22,9 @@ class MemoryStore:
         self.workflows: dict[str, Workflow] = {}
         self.deliveries: dict[str, Any] = {}
         self.pruned = {"messages": 0, "workflows": 0, "deliveries": 0}
+        # Keys in arrival order, oldest first. Pruning by next(iter(dict)) scanned the holes that deleting from
+        # a dict's front leaves until it next resizes: 53 µs per message once the store was full.
+        self._arrivals: dict[str, deque[str]] = {name: deque() for name in self.pruned}
         self.on_prune: Callable[[str, str], None] | None = None  # (kind, key); the state file forgets it too
 
     # -- messages -------------------------------------------------------------------------------
@@ -89,19 +93,24 @@ class MemoryStore:
         self.workflows.clear()
         self.deliveries.clear()
         self.pruned = dict.fromkeys(self.pruned, 0)
+        for arrivals in self._arrivals.values():
+            arrivals.clear()
 
     def counts(self) -> dict[str, int]:
         return {"messages": len(self.messages), "workflows": len(self.workflows),
                 "deliveries": len(self.deliveries)}
 
     def _add(self, name: str, records: dict[str, Any], key: str, record: Any) -> None:
+        if key not in records:
+            self._arrivals[name].append(key)
         records[key] = record
         if len(records) > self.history_limit:
             self._prune(name, records)
 
     def _prune(self, name: str, records: dict[str, Any]) -> None:
+        arrivals = self._arrivals[name]
         while len(records) > self.history_limit:
-            key = next(iter(records))
+            key = arrivals.popleft()
             del records[key]
             self.pruned[name] += 1
             if self.on_prune:
