@@ -7,6 +7,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from .clock import round_ms
+
 # Seconds after acceptance (submitted) or after the previous status (delivered, read). Unverified against
 # the real service: these are plausible 2018 figures; change them with the `profiles` setting.
 DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
@@ -39,6 +41,7 @@ class Profile:
     jitter: float
     price: str
     reply_delay: float
+    usage: dict[str, str]  # on every delivered status of the channel: one shared dict, read only
 
     @property
     def reports_read(self) -> bool:
@@ -48,10 +51,7 @@ class Profile:
         """The delay before `status`, jittered by ±jitter and rounded to the millisecond."""
         base = self.delays[status] * factor
         spread = base * self.jitter
-        return round(base + rng.uniform(-spread, spread), 3)
-
-    def usage(self) -> dict[str, str]:
-        return {"currency": CURRENCY, "price": self.price}
+        return round_ms(base + (-spread + (spread + spread) * rng.random()))  # rng.uniform(-spread, spread), inline
 
 
 def merge_profiles(overrides: dict[str, Any]) -> dict[str, Profile]:
@@ -66,5 +66,6 @@ def merge_profiles(overrides: dict[str, Any]) -> dict[str, Profile]:
             else:
                 merged[channel][key] = value
     return {channel: Profile(channel=channel, delays=dict(p["delays"]), jitter=float(p["jitter"]),
-                             price=str(p["price"]), reply_delay=float(p["reply_delay"]))
+                             price=str(p["price"]), reply_delay=float(p["reply_delay"]),
+                             usage={"currency": CURRENCY, "price": str(p["price"])})
             for channel, p in merged.items()}

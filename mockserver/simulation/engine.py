@@ -77,7 +77,7 @@ class Engine:
         if rule.outcome == "undeliverable":
             plan.append(StatusEntry("undeliverable", at, rule.error))
             return plan
-        plan.append(StatusEntry("delivered", at, usage=profile.usage()))
+        plan.append(StatusEntry("delivered", at, usage=profile.usage))
         if profile.reports_read and rule.outcome in ("read", "slow"):
             at += delay("read", self.rng, factor)
             plan.append(StatusEntry("read", at))
