@@ -81,7 +81,7 @@ def _routes(app: web.Application) -> list[web.RouteDef]:
 
     wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
                web.get("/", _index), _static_route(), web.route("*", "/{path:.*}", no_route)]  # no_route last
-    return [*emulated.routes(), *v1.routes(),
+    return [*emulated.routes(app), *v1.routes(app),
             *(web.route(r.method, r.path, answering_problems(r.handler), **r.kwargs) for r in wrapped)]
 
 

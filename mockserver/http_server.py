@@ -75,7 +75,7 @@ class GuardedRequestHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter  # pending while the connection waits for the head of its next request
-        super().data_received(data)
+        RequestHandler.data_received(self, data)  # not super(): this runs for every chunk of every request
         if waiter is not None and not waiter.done():  # a head began or went on, and is not complete yet
             if self._head_deadline is None:
                 self._head_deadline = self._loop.call_later(self._header_timeout, self._head_timed_out)

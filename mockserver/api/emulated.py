@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..contract import InvalidParameter
 from ..mock import Mock
-from .errors import Problem, invalid_parameters, problem_response
+from .errors import Handler, Problem, invalid_parameters, problem_response
 from .keys import AUTH, CONTRACT, MOCK
 from .parsing import json_response, read_json
 
@@ -29,17 +29,17 @@ class Dialect:
 BETA = Dialect(read_json, invalid_parameters)  # /beta and /v0.1: 400 Invalid Parameters
 
 
-def endpoint(schema: str, action: Action, dialect: Dialect = BETA) -> Callable[[web.Request], Any]:
-    """The one handler every emulated endpoint shares; it answers its own problems (see answering_problems)."""
+def endpoint(app: web.Application, schema: str, action: Action, dialect: Dialect = BETA) -> Handler:
+    """The one handler every emulated endpoint of `app` shares; it answers its own problems (see answering_problems)."""
+    auth, contract, mock = app[AUTH], app[CONTRACT], app[MOCK]
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            request.app[AUTH].check(request.headers.get("Authorization"))
+            auth.check(request.headers.get("Authorization"))
             body = await dialect.read(request)
-            contract = request.app[CONTRACT]
             if not contract.is_valid(schema, body):
                 raise dialect.invalid(contract.problems(schema, body))
-            return json_response(action(request.app[MOCK], body), status=202)
+            return json_response(action(mock, body), status=202)
         except Exception as exc:
             return problem_response(request, exc)
 
@@ -58,5 +58,5 @@ ENDPOINTS: dict[str, tuple[str, Action]] = {
 }
 
 
-def routes() -> list[web.RouteDef]:
-    return [web.post(path, endpoint(*spec)) for path, spec in ENDPOINTS.items()]
+def routes(app: web.Application) -> list[web.RouteDef]:
+    return [web.post(path, endpoint(app, *spec)) for path, spec in ENDPOINTS.items()]

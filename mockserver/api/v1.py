@@ -104,5 +104,5 @@ def send(mock: Mock, body: dict[str, Any]) -> dict[str, str]:
 V1 = Dialect(read_v1_body, v1_problem)  # 422 for malformed JSON and for invalid parameters, by kind
 
 
-def routes() -> list[web.RouteDef]:
-    return [web.post("/v1/messages", endpoint(SCHEMA, send, V1))]
+def routes(app: web.Application) -> list[web.RouteDef]:
+    return [web.post("/v1/messages", endpoint(app, SCHEMA, send, V1))]
