@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .errors import API_ERRORS, Problem, invalid_parameters, malformed_json, unsupported_media_type
+from .errors import API_ERRORS, MAX_BODY_BYTES, Problem, invalid_parameters, malformed_json, unsupported_media_type
 from .keys import CONTRACT, SETTINGS
 
 
@@ -32,8 +32,13 @@ async def read_json(request: web.Request) -> Any:
 
 async def _read_body(request: web.Request) -> bytes:
     """The body, unless it trickles in slower than --body-timeout allows (slow loris): then a 408."""
-    if request.content.is_eof():  # all of it came with the headers: the usual case costs no timer
-        return await request.read()
+    content = request.content
+    if content.is_eof():  # all of it came with the headers (the usual case): taken as it lies, no await, no timer
+        raw = content.read_nowait()
+        limit = request.app[MAX_BODY_BYTES]
+        if len(raw) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
+        return raw
     seconds = request.app[SETTINGS].body_timeout
     try:
         async with asyncio.timeout(seconds):
