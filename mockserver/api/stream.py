@@ -64,8 +64,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
+    release = mock.bus.watch()  # before subscribing: the catch-up it may start is in the snapshot, not the stream
     unsubscribe = mock.bus.subscribe(listen)
-    release = mock.bus.watch()
     request.app[OPEN_STREAMS].add(queue)
     try:
         await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")

@@ -75,13 +75,14 @@ class EventBus:
 
     async def wait_for(self, probe: Callable[[], Any], timeout: float) -> Any:
         """Wait (wall time) until `probe()` returns something truthy; None on timeout."""
+        release = self.watch()  # first: the catch-up it may start must not re-run probes (a waiter's, below)
         found = probe()
         if found:
+            release()
             return found
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         entry = (probe, future)
         self._waiters.append(entry)
-        release = self.watch()
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
