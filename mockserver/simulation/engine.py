@@ -15,7 +15,7 @@ from typing import Any
 from ..ids import new_uuid
 from ..store import MemoryStore
 from .channels import Profile
-from .clock import Clock
+from .clock import Clock, round_ms
 from .events import EventBus
 from .models import Message, StatusEntry, compact_json
 from .rules import Rule, RuleBook
@@ -64,22 +64,23 @@ class Engine:
         self.bus.publish("inbound.received", message)
 
     def _plan(self, rule: Rule, profile: Profile, start: float) -> list[StatusEntry]:
-        """The statuses the message will go through, with absolute times; the rule decides which."""
+        """The statuses the message will go through, at millisecond instants (timers fire on those); the rule
+        decides which."""
         factor = rule.factor
         delay = profile.delay
-        at = start + delay("submitted", self.rng, factor)
+        at = round_ms(start + delay("submitted", self.rng, factor))
         if rule.outcome == "rejected":
             return [StatusEntry("rejected", at, rule.error)]
         plan = [StatusEntry("submitted", at)]
         if rule.outcome == "stuck_submitted":
             return plan
-        at += delay("delivered", self.rng, factor)
+        at = round_ms(at + delay("delivered", self.rng, factor))
         if rule.outcome == "undeliverable":
             plan.append(StatusEntry("undeliverable", at, rule.error))
             return plan
         plan.append(StatusEntry("delivered", at, usage=profile.usage))
         if profile.reports_read and rule.outcome in ("read", "slow"):
-            at += delay("read", self.rng, factor)
+            at = round_ms(at + delay("read", self.rng, factor))
             plan.append(StatusEntry("read", at))
         return plan
 

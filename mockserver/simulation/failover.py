@@ -6,7 +6,7 @@ from typing import Any
 
 from ..ids import new_uuid
 from ..store import MemoryStore
-from .clock import PRIORITY_DECISION, Clock
+from .clock import PRIORITY_DECISION, Clock, round_ms
 from .engine import Engine
 from .events import EventBus
 from .models import FAILED_STATUSES, Workflow, WorkflowItem
@@ -55,9 +55,12 @@ class FailoverRunner:
         self.bus.publish("workflow.updated", workflow)
 
     def _arm_decision(self, workflow: Workflow, index: int) -> None:
-        decision = self._decision(workflow.items[index])
-        if decision is not None:
-            at, state = decision
+        """Decide when the item is sent (kept with it: its message may be pruned before a restart re-arms it)."""
+        item = workflow.items[index]
+        if item.decision is None:
+            item.decision = self._decision(item)
+        if item.decision is not None:
+            at, state = item.decision
             self.clock.call_at(at, self._decide, workflow, index, state, priority=PRIORITY_DECISION)
 
     def _decision(self, item: WorkflowItem) -> tuple[float, str] | None:
@@ -74,7 +77,7 @@ class FailoverRunner:
                 decision = (entry.timestamp, "failed")
                 break
         if item.failover and "expiry_time" in item.failover:  # /v1 failover has no expiry
-            expires = item.sent_at + item.failover["expiry_time"]
+            expires = round_ms(item.sent_at + item.failover["expiry_time"])
             if decision is None or decision[0] > expires:
                 decision = (expires, "expired")
         return decision

@@ -132,6 +132,7 @@ class WorkflowItem:
     message_uuid: str | None = None
     sent_at: float | None = None
     ended_at: float | None = None
+    decision: tuple[float, str] | None = None  # when sent: (when it ends, its end state), read off its plan
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "channel": self.channel, "state": self.state,
