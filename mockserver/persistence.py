@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from .api.errors import Handler
+from .api.errors import API_ERRORS, Handler, Problem
 from .config import ConfigError
 from .simulation.clock import iso
 from .simulation.events import Event
@@ -352,9 +352,13 @@ def commit_middleware(state: StateFile) -> Callable[[web.Request, Handler], Any]
 
     @web.middleware
     async def commit_first(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)  # handlers answer their own problems
         try:
-            return await handler(request)
-        finally:
             await state.committed()
+        except StateFileError as exc:  # e.g. the disk is full, or shutdown closed the file
+            log.error("%s %s not confirmed: %s", request.method, request.path, exc)
+            return Problem(503, f"{API_ERRORS}#state-file", "State file unavailable",
+                           f"What this request changed could not be saved: {exc}").response()
+        return response
 
     return commit_first

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..contract import InvalidParameter
 
@@ -95,6 +96,15 @@ def problem_response(request: web.Request, exc: Exception) -> web.StreamResponse
         if exc.status < 400:
             raise exc
         return _from_http_exception(exc, request).response()
+    if isinstance(exc, web.RequestPayloadError):  # e.g. a broken gzip stream, a chunk that never ends
+        cause = exc.__cause__
+        reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
+        response = Problem(400, f"{API_ERRORS}#bad-request", "Bad Request",
+                           f"The request body could not be read: {reason.strip() or 'not as its headers say'}"
+                           ).response()
+        request.content.feed_eof()  # the rest cannot be read either: aiohttp must not try (and log a traceback)
+        response.force_close()
+        return response
     log.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
     return Problem(500, f"{API_ERRORS}#internal-error", "Internal error",
                    "There was an error processing your request in the mock; see its log.").response()
