@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 
 import pytest
@@ -181,6 +183,16 @@ async def test_the_page_assets_are_served(mock, path, content_types):
 async def test_every_accepted_request_gets_a_uuid_of_its_own(mock):
     uuids = [(await post(mock, "/beta/messages", sms()))[1]["message_uuid"] for _ in range(200)]
     assert len(set(uuids)) == 200 and all(map(_is_uuid, uuids))
+
+
+async def test_a_body_that_cannot_be_decompressed_is_a_400_problem_and_no_logged_error(mock, caplog):
+    response = await mock.post("/beta/messages", data=b"\x00 not gzip at all", headers={
+        "Authorization": BASIC, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert response.status == 400
+    problem = await response.json()
+    assert problem["title"] == "Bad Request" and problem["detail"].startswith("The request body could not be read")
+    await asyncio.sleep(0.05)  # (wall time) aiohttp finishes with the connection after the answer
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 async def test_unknown_path_is_404_problem(mock):

@@ -16,6 +16,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from mockserver.api.keys import MOCK
+
 from .conftest import BASIC, Receiver, advance, messenger, post, sms
 
 START = "2018-06-01T00:00:00Z"
@@ -290,6 +292,29 @@ async def test_a_restart_with_a_status_url_sends_only_the_statuses_after_the_res
     await advance(client, 60)
     assert [(body["message_uuid"], body["status"]) for body in receiver.bodies()] == [
         (answer["message_uuid"], "delivered")]
+
+
+async def test_a_failover_decided_before_its_message_was_pruned_ends_the_same_after_a_restart(make_mock, tmp_path):
+    state = str(tmp_path / "mock.db")
+    client = await make_mock(history_limit=2, start_time=START, state_file=state)
+    body = {"template": "failover", "workflow": [
+        {**messenger(), "failover": {"expiry_time": 600, "condition_status": "read"}}, sms()]}
+    _, answer = await post(client, "/beta/workflows", body)
+    for _ in range(2):  # the workflow's message is pruned
+        await post(client, "/beta/messages", sms())
+    await client.close()
+
+    client = await make_mock(history_limit=2, state_file=state)
+    await advance(client, 700)
+    workflow = await (await client.get(f"/_mock/workflows/{answer['workflow_uuid']}")).json()
+    assert [item["state"] for item in workflow["items"]] == ["condition_met", "skipped"]
+
+
+async def test_a_state_file_that_cannot_be_written_answers_503_problem(make_mock, tmp_path):
+    client = await make_mock(state_file=str(tmp_path / "mock.db"))
+    client.app[MOCK].state.close()  # as at shutdown: nothing more can be saved
+    status, problem = await post(client, "/beta/messages", sms())
+    assert status == 503 and problem["title"] == "State file unavailable" and "closed" in problem["detail"]
 
 
 async def test_reset_empties_the_state_file(make_mock, tmp_path):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+
+import pytest
 
 from mockserver.simulation.clock import parse_iso
 
@@ -122,4 +125,52 @@ async def test_a_live_stream_opened_after_the_send_still_sees_every_later_status
         if line.startswith("data: ") and '"status":{' in line:
             statuses.append(json.loads(line[6:])["status"]["status"])
     assert statuses == ["submitted", "delivered", "read"]
+    response.close()
+
+
+# Delays whose sum lands on a whole millisecond only if each step is rounded as it is planned.
+EXACT = {"messenger": {"jitter": 0, "delays": {"submitted": 0.2, "delivered": 0.4, "read": 14.4}}, "sms": {"jitter": 0}}
+
+
+@pytest.mark.parametrize("watched", [False, True])
+async def test_a_step_due_exactly_now_is_taken(make_mock, receiver, watched):
+    client = await make_mock(profiles=EXACT, start_time="2018-06-01T12:00:00.123Z",
+                             **({"status_url": receiver.url()} if watched else {}))
+    _, answer = await post(client, "/beta/messages", messenger())
+    await advance(client, 15)  # exactly 0.2 + 0.4 + 14.4
+    message = await (await client.get(f"/_mock/messages/{answer['message_uuid']}")).json()
+    assert message["status"] == "read" and message["history"][-1]["timestamp"] == "2018-06-01T12:00:15.123Z"
+    clock = await (await client.get("/_mock/clock")).json()
+    assert clock["pending_timers"] == 0 and clock["next_due"] is None
+
+
+async def test_a_condition_met_exactly_at_expiry_counts_as_met(make_mock):
+    client = await make_mock(profiles=EXACT, start_time="2018-06-01T12:00:00.123Z")
+    body = _failover(messenger(), sms(), condition="read", expiry=15)
+    _, answer = await post(client, "/beta/workflows", body)
+    await advance(client, 60)
+    workflow = await (await client.get(f"/_mock/workflows/{answer['workflow_uuid']}")).json()
+    assert [item["state"] for item in workflow["items"]] == ["condition_met", "skipped"]
+
+
+async def test_waiting_by_recipient_among_thousands_of_unwatched_messages_does_not_stall(mock):
+    for _ in range(4000):
+        await post(mock, "/beta/messages", sms(to="447700900111"))
+    started = time.monotonic()  # the first waiter's catch-up once re-ran its probe per message: 1.4 s here
+    response = await mock.get("/_mock/wait", params={"to": "447700900999", "timeout": "0.01"})
+    assert response.status == 408 and time.monotonic() - started < 0.7
+
+
+async def test_a_live_stream_carries_no_catch_up_noise(mock):
+    for _ in range(20):
+        await post(mock, "/beta/messages", sms())
+    await advance(mock, 1)
+    response = await mock.get("/_mock/events")
+    await post(mock, "/beta/messages", sms())
+    types = []
+    while len(types) < 2:
+        line = (await asyncio.wait_for(response.content.readline(), 5)).decode()
+        if line.startswith("event: "):
+            types.append(line[7:].strip())
+    assert types == ["hello", "message.accepted"]
     response.close()
