@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -67,3 +68,11 @@ def _wait_until_healthy(mock: LiveMock, headers: dict[str, str] | None) -> None:
             if mock.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the mock did not start:\n{mock.output()}") from None
             time.sleep(0.05)
+
+
+async def trickle(writer: asyncio.StreamWriter, data: bytes, pause: float) -> None:
+    """Send `data` a byte at a time, `pause` seconds apart: a slow-loris client."""
+    for byte in data:
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(pause)

@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from .conftest import BASIC, Receiver, advance, post, sms
-from .live_mock import free_port, running_mock
+from .live_mock import free_port, running_mock, trickle
 
 TIMEOUT = 0.3  # seconds a webhook attempt may take in these tests
 MAX_ATTEMPTS = 4
@@ -239,13 +239,7 @@ async def test_a_body_trickled_byte_by_byte_times_out_without_blocking_others() 
         writer.write(b"POST /beta/messages HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\n"
                      b"Authorization: " + BASIC.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body))
 
-        async def trickle() -> None:
-            for byte in body[:-1]:  # never the last byte
-                writer.write(bytes([byte]))
-                await writer.drain()
-                await asyncio.sleep(0.05)
-
-        trickling = asyncio.create_task(trickle())
+        trickling = asyncio.create_task(trickle(writer, body[:-1], 0.05))  # never the last byte
         started = time.monotonic()
         async with aiohttp.ClientSession() as session:
             for _ in range(10):  # meanwhile, everyone else is served at once

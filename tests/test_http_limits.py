@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from .conftest import BASIC, sms
-from .live_mock import ROOT, LiveMock, free_port, running_mock
+from .live_mock import ROOT, LiveMock, free_port, running_mock, trickle
 
 HEADER_TIMEOUT = 1.0
 HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n\r\n"
@@ -119,12 +119,8 @@ async def read_to_end(reader: asyncio.StreamReader) -> bytes:
 async def test_a_trickled_head_gets_a_408_in_time_while_others_are_served(served):
     reader, writer = await asyncio.open_connection("127.0.0.1", port_of(served))
 
-    async def trickle() -> None:
-        for byte in b"GET /_mock/health HTTP/1.1\r\nHost: m\r\nX-Slow: " + b"s" * 100:
-            writer.write(bytes([byte]))
-            await asyncio.sleep(0.1)
-
-    trickling = asyncio.create_task(trickle())
+    head = b"GET /_mock/health HTTP/1.1\r\nHost: m\r\nX-Slow: " + b"s" * 100
+    trickling = asyncio.create_task(trickle(writer, head, 0.1))
     started = time.monotonic()
     async with aiohttp.ClientSession() as session:
         for _ in range(5):  # meanwhile, other connections are served at once
