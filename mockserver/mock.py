@@ -138,8 +138,7 @@ class Mock:
 
     # -- demo mode: simulated users answer -------------------------------------------------------
     def _demo_reply(self, event: Event) -> None:
-        if not (self.demo_mode and event.type == "message.status" and event.detail.status == "read"
-                and event.subject.channel == "messenger"):
+        if not (self.demo_mode and event.detail.status == "read" and event.subject.channel == "messenger"):
             return
         if self._demo_rng.random() >= DEMO_REPLY_CHANCE:
             return

@@ -244,10 +244,8 @@ class StateFile:
             self._meta["rules"] = [rule.to_dict() for rule in event.subject.user]
         elif event.type == "config.changed":
             self._note_config(event.detail or {})
-        elif event.type == "mock.reset":
+        else:  # mock.reset: the types subscribed to are these
             self._note_reset()
-        else:
-            return
         self._schedule()
 
     def _note_config(self, changes: dict[str, Any]) -> None:
