@@ -13,15 +13,16 @@ import orjson
 from aiohttp import web
 
 from .access_log import write_access_batches
-from .api import control, emulated, stream, v1
+from .accounts import Accounts
+from .api import control, emulated, stream
 from .api.auth import Authenticator
-from .api.errors import MAX_BODY_BYTES, Handler, Problem, answering_problems, no_route, not_found
-from .api.keys import AUTH, CONTRACT, MOCK, SETTINGS, STARTED_AT
+from .api.commit import commit_middleware
+from .api.errors import Handler, Problem, answering_problems, no_route, not_found
+from .api.generations import EMULATED_PREFIXES, WEBHOOK_RENDERERS
+from .api.keys import ACCOUNTS, AUTH, CONTRACT, MAX_BODY_BYTES, SETTINGS, STARTED_AT
 from .api.openapi import build_openapi
 from .config import Settings
 from .contract import Contract
-from .mock import Mock
-from .persistence import commit_middleware
 
 log = logging.getLogger("mockserver")
 WEB_ROOT = resources.files("mockserver") / "web"
@@ -33,7 +34,7 @@ def _token_middleware(token: str) -> web.middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if path.startswith(("/beta/", "/v0.1/", "/v1/")):
+        if path.startswith(EMULATED_PREFIXES):
             return await handler(request)
         given = request.headers.get("X-Mock-Token") or request.query.get("token") or ""
         bearer = request.headers.get("Authorization", "")
@@ -81,7 +82,7 @@ def _routes(app: web.Application) -> list[web.RouteDef]:
 
     wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
                web.get("/", _index), _static_route(), web.route("*", "/{path:.*}", no_route)]  # no_route last
-    return [*emulated.routes(app), *v1.routes(app),
+    return [*emulated.routes(app),
             *(web.route(r.method, r.path, answering_problems(r.handler), **r.kwargs) for r in wrapped)]
 
 
@@ -94,27 +95,44 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     app[SETTINGS] = settings
     app[CONTRACT] = contract or Contract()
     app[AUTH] = Authenticator(settings)
-    app[MOCK] = Mock(settings)
-    if app[MOCK].state:
-        app.middlewares.append(commit_middleware(app[MOCK].state))
+    accounts = app[ACCOUNTS] = Accounts(settings, WEBHOOK_RENDERERS)
+    if accounts.state:
+        app.middlewares.append(commit_middleware(accounts.state))
     app.add_routes(_routes(app))
     stream.setup(app)
-    app.cleanup_ctx.append(_webhook_session)
+    # One context per long-lived resource (a context's cleanup runs only if its own start finished), in the order
+    # they start; they are cleaned up in the reverse order.
+    app.cleanup_ctx.extend([_access_log, _webhook_client, _state_file, _accounts])
     return app
 
 
-async def _webhook_session(app: web.Application) -> AsyncIterator[None]:
-    mock = app[MOCK]
-    await mock.webhooks.start()
-    mock.clock.set_mode(mock.clock.mode)  # arm the real-time wake-up now that a loop runs
-    if mock.state:
-        mock.state.restore()
+async def _access_log(app: web.Application) -> AsyncIterator[None]:
     yield
     write_access_batches()
-    pending = await mock.webhooks.close(grace=2.0)
-    if mock.state:
-        mock.state.close()
+
+
+async def _webhook_client(app: web.Application) -> AsyncIterator[None]:
+    client = app[ACCOUNTS].webhook_client
+    await client.start()
+    yield
+    await client.close()
+
+
+async def _state_file(app: web.Application) -> AsyncIterator[None]:
+    """Opened with the app (so a file in use is refused before serving); closed after the accounts stop."""
+    accounts = app[ACCOUNTS]
+    yield
+    if accounts.state:
+        accounts.state.close(accounts.by_account())
+
+
+async def _accounts(app: web.Application) -> AsyncIterator[None]:
+    accounts = app[ACCOUNTS]
+    accounts.start()  # restores what the state file holds; arms the real-time clocks now that a loop runs
+    yield
+    pending = await accounts.close(grace=2.0)
+    if accounts.state:
         log.info("stopped; %d webhook deliveries were still pending, kept in the state file %s", pending,
-                 mock.state.path)
+                 accounts.state.path)
     else:
         log.info("stopped; %d webhook deliveries were still pending", pending)

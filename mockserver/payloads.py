@@ -1,16 +1,31 @@
-"""The bodies the mock sends to webhooks, shaped as the real service's (see schemas/*-webhook.json)."""
+"""The bodies the mock sends to webhooks, shaped as the real service's (see schemas/*-webhook.json).
+
+Each API generation names its renderers in its registry entry (api/generations.py); nothing here asks which
+generation a message came by.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from .simulation.channels import CURRENCY
 from .simulation.clock import iso
-from .simulation.engine import recipient_of
+from .simulation.commands import address_of
 from .simulation.models import Message, StatusEntry, Workflow
-from .store import MemoryStore
+from .simulation.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRenderers:
+    """How one API generation shapes its webhooks; no `workflow_report`: it sends none."""
+
+    status: Callable[[Message, StatusEntry], dict[str, Any]]
+    inbound: Callable[[Message], dict[str, Any]]
+    workflow_report: Callable[[Workflow, Store], dict[str, Any]] | None
 
 
 def workflow_key(kind: str | None) -> str:
@@ -22,18 +37,17 @@ def workflow_link(workflow_uuid: str, kind: str | None) -> dict[str, Any]:
     return {"workflow": {workflow_key(kind): workflow_uuid, "href": f"/workflows/{workflow_uuid}"}}
 
 
-def status_payload(message: Message, entry: StatusEntry) -> dict[str, Any]:
-    if message.api == "v1":
-        return v1_status_payload(message, entry)
-    request = message.request
-    body: dict[str, Any] = {"message_uuid": message.message_uuid, "to": request["to"], "from": request["from"],
+def beta_status(message: Message, entry: StatusEntry) -> dict[str, Any]:
+    """The /beta and /v0.1 status webhook (schemas/status-webhook.json)."""
+    record = message.record
+    body: dict[str, Any] = {"message_uuid": message.message_uuid, "to": record["to"], "from": record["from"],
                             "timestamp": iso(entry.timestamp), "status": entry.status}
     if entry.error:
         body["error"] = entry.error
     if entry.usage:
         body["usage"] = entry.usage
-    if "client_ref" in request:
-        body["client_ref"] = request["client_ref"]
+    if "client_ref" in record:
+        body["client_ref"] = record["client_ref"]
     if message.workflow_uuid:
         body["_links"] = workflow_link(message.workflow_uuid, message.workflow_kind)
     return body
@@ -44,16 +58,16 @@ V1_CHANNEL_NAMES = {"viber_service_msg": "viber_service"}
 V1_ERROR_TYPE = "https://developer.nexmo.com/api-errors/messages-olympus"
 
 
-def v1_status_payload(message: Message, entry: StatusEntry) -> dict[str, Any]:
+def v1_status(message: Message, entry: StatusEntry) -> dict[str, Any]:
     """The /v1 status webhook (schemas/v1/status-webhook.json): flat `to`/`from`, `channel`, problem-style error."""
-    request = message.request
-    body: dict[str, Any] = {"message_uuid": message.message_uuid, "to": recipient_of(request["to"]),
-                            "from": recipient_of(request["from"]), "timestamp": iso(entry.timestamp),
+    record = message.record
+    body: dict[str, Any] = {"message_uuid": message.message_uuid, "to": address_of(record["to"]),
+                            "from": address_of(record["from"]), "timestamp": iso(entry.timestamp),
                             "status": entry.status, "channel": V1_CHANNEL_NAMES.get(message.channel, message.channel)}
     if entry.usage:
         body["usage"] = entry.usage
-    if "client_ref" in request:
-        body["client_ref"] = request["client_ref"]
+    if "client_ref" in record:
+        body["client_ref"] = record["client_ref"]
     if entry.error:
         code = entry.error["code"]
         # Stable per message and status: no randomness beyond the message's own uuid.
@@ -61,14 +75,15 @@ def v1_status_payload(message: Message, entry: StatusEntry) -> dict[str, Any]:
         body["error"] = {"type": f"{V1_ERROR_TYPE}#{code}", "title": code, "detail": entry.error["reason"],
                          "instance": instance}
     if message.workflow_uuid:
-        body["workflow"] = {"workflow_id": message.workflow_uuid, **request["workflow_item"]}
+        body["workflow"] = {"workflow_id": message.workflow_uuid, "item_number": str(message.item_number),
+                            "items_number": str(message.items_number)}
     return body
 
 
-def inbound_payload(message: Message) -> dict[str, Any]:
-    request = message.request
-    return {"message_uuid": message.message_uuid, "to": request["to"], "from": request["from"],
-            "timestamp": iso(message.created_at), "message": request["message"]}
+def beta_inbound(message: Message) -> dict[str, Any]:
+    record = message.record
+    return {"message_uuid": message.message_uuid, "to": record["to"], "from": record["from"],
+            "timestamp": iso(message.created_at), "message": record["message"]}
 
 
 def message_usage(message: Message) -> dict[str, str] | None:
@@ -78,7 +93,7 @@ def message_usage(message: Message) -> dict[str, str] | None:
     return None
 
 
-def workflow_report(workflow: Workflow, store: MemoryStore) -> dict[str, Any]:
+def beta_workflow_report(workflow: Workflow, store: Store) -> dict[str, Any]:
     """The final report sent when a workflow ends (reference §7)."""
     links = []
     total = Decimal(0)
@@ -97,3 +112,7 @@ def workflow_report(workflow: Workflow, store: MemoryStore) -> dict[str, Any]:
     return {workflow_key(workflow.kind): workflow.workflow_uuid, "template": workflow.template,
             "status": workflow.status, "timestamp": iso(workflow.ended_at or workflow.created_at),
             "usage": {"price": str(total), "currency": CURRENCY}, "_links": {"messages": links}}
+
+
+BETA_WEBHOOKS = WebhookRenderers(status=beta_status, inbound=beta_inbound, workflow_report=beta_workflow_report)
+V1_WEBHOOKS = WebhookRenderers(status=v1_status, inbound=beta_inbound, workflow_report=None)  # v1: no report

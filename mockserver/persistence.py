@@ -1,10 +1,11 @@
-"""The state file (`--state-file`): SQLite that keeps the mock's state across restarts, `kill -9` included.
+"""The state file (`--state-file`): SQLite that keeps every account's state across restarts, `kill -9` included.
 
-Kept: messages (status history and the statuses still planned), workflows, webhook deliveries (the outbox, every
-attempt), user rules, run-time config changes and the simulated clock. Changes reach the file in batches, one
-transaction each: a request is answered only once what it changed is committed (requests handled in the same
-turn of the event loop share one commit), and what timers and webhook attempts change follows within
-FLUSH_DELAY. Each batch is a consistent snapshot, so a restart resumes from a state the mock really was in.
+Each account's records live in a FileStore: the memory store, which also notes each record added, saved or
+pruned. Kept: messages (status history and the statuses still planned), workflows, webhook deliveries (the outbox,
+every attempt), and per account its user rules, run-time config changes and simulated clock. Changes reach the
+file in batches, one transaction each: a request is answered only once what it changed is committed (requests
+handled in the same turn of the event loop share one commit), and what timers and webhook attempts change follows
+within FLUSH_DELAY. Each batch is a consistent snapshot, so a restart resumes from a state the mock really was in.
 """
 
 from __future__ import annotations
@@ -13,38 +14,34 @@ import asyncio
 import gc
 import logging
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiohttp import web
 
-from .api.errors import API_ERRORS, Handler, Problem
 from .config import ConfigError
-from .simulation.clock import iso
-from .simulation.events import Event
+from .deliveries import Delivery
+from .memory_store import MemoryStore
 from .simulation.models import Message, Workflow
-from .simulation.rules import Rule
-from .webhooks import Delivery
 
 if TYPE_CHECKING:
-    from .mock import Mock
+    from .backend import Backend
 
 log = logging.getLogger("mockserver.state")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: records and settings per account
 # Seconds within which what timers and webhook attempts change is written; a kill -9 can replay that much.
 FLUSH_DELAY = 0.05
-EVENT_TABLES = {"message.accepted": "messages", "message.status": "messages", "message.timed": "messages",
-                "inbound.received": "messages",
-                "workflow.accepted": "workflows", "workflow.updated": "workflows", "workflow.finished": "workflows",
-                "webhook.queued": "deliveries", "webhook.attempt": "deliveries"}
-PENDING_DELIVERY = ("pending", "retrying")
+TABLES = ("messages", "workflows", "deliveries")
+DEFAULT_ACCOUNT = "default"
+
+
+class StateFileError(ConfigError):
+    """The state file cannot be opened or written."""
 
 
 class Table:
-    """One kind of record in the file, named as the MemoryStore's dict of it, and what changed since the last commit.
+    """One kind of record of one account, and what changed since the last commit.
 
     Rows are numbered in insertion order (appending is what SQLite does fastest; random uuid keys would scatter
     every commit over the index), so the row number of each record is kept here. `body` holds the bytes that
@@ -54,7 +51,6 @@ class Table:
     def __init__(self, name: str, key: str, body: Callable[[Any], bytes], load: Callable[[bytes, bytes], Any]) -> None:
         self.name, self.key, self.body, self.load = name, key, body, load
         self.seqs: dict[str, int] = {}
-        self.last_seq = 0
         self.dirty: dict[str, Any] = {}
         self.gone: list[str] = []
 
@@ -69,16 +65,18 @@ class Table:
         self.dirty.clear()
         self.gone.clear()
 
-    def read(self, db: sqlite3.Connection) -> Iterator[Any]:
-        for seq, body, data in db.execute(f"SELECT seq, body, data FROM {self.name} ORDER BY seq"):
+    def read(self, db: sqlite3.Connection, account: str) -> Iterator[Any]:
+        rows = db.execute(f"SELECT seq, body, data FROM {self.name} WHERE account = ? ORDER BY seq", (account,))
+        for seq, body, data in rows:
             record = self.load(body, data)
-            self.seqs[getattr(record, self.key)] = self.last_seq = seq
+            self.seqs[getattr(record, self.key)] = seq
             yield record
 
-    def write(self, db: sqlite3.Connection, live: dict[str, Any], fresh: bool) -> Callable[[], None]:
-        """Write the changes inside the open transaction (`fresh`: after emptying the table); returns what to
-        apply once the transaction is committed."""
-        seqs, seq = ({}, 0) if fresh else (self.seqs, self.last_seq)
+    def write(self, db: sqlite3.Connection, account: str, live: dict[str, Any], fresh: bool,
+              next_seq: dict[str, int]) -> Callable[[], None]:
+        """Write the changes inside the open transaction (`fresh`: after emptying the account's rows), numbering
+        new rows from `next_seq`; returns what to apply once the transaction is committed."""
+        seqs = {} if fresh else self.seqs
         added: dict[str, int] = {}
         inserts, updates = [], []
         for key, record in self.dirty.items():
@@ -88,14 +86,14 @@ class Table:
             if key in seqs:
                 updates.append((data, seqs[key]))
             else:
-                seq += 1
-                added[key] = seq
-                inserts.append((seq, self.body(record), data))
+                next_seq[self.name] += 1
+                added[key] = next_seq[self.name]
+                inserts.append((added[key], account, self.body(record), data))
         deletes = [(seqs[key],) for key in self.gone if key in seqs]
         if fresh:
-            db.execute(f"DELETE FROM {self.name}")
+            db.execute(f"DELETE FROM {self.name} WHERE account = ?", (account,))
         if inserts:
-            db.executemany(f"INSERT INTO {self.name} (seq, body, data) VALUES (?, ?, ?)", inserts)
+            db.executemany(f"INSERT INTO {self.name} (seq, account, body, data) VALUES (?, ?, ?, ?)", inserts)
         if updates:
             db.executemany(f"UPDATE {self.name} SET data = ? WHERE seq = ?", updates)
         if deletes:
@@ -107,7 +105,6 @@ class Table:
             for key in self.gone:
                 self.seqs.pop(key, None)
             self.seqs.update(added)
-            self.last_seq = seq
             self.clear()
 
         return apply
@@ -122,8 +119,102 @@ def _tables() -> dict[str, Table]:
               lambda body, data: Delivery.from_record(orjson.loads(data), body)))}
 
 
-class StateFileError(ConfigError):
-    """The state file cannot be opened or written."""
+class FileStore(MemoryStore):
+    """One account's records in memory, each change also noted for the state file's next commit."""
+
+    def __init__(self, file: StateFile, account: str, now: Callable[[], float], history_limit: int) -> None:
+        super().__init__(now, history_limit)
+        self.file = file
+        self.account = account
+        self.tables = _tables()
+        self.dirty_settings: dict[str, Any] = {}
+        self.fresh = False  # reset since the last commit: the account's rows go first
+        self._saved_pruned = dict(self.pruned)
+        self._loading = False
+
+    def load(self, db: sqlite3.Connection, settings: dict[str, Any]) -> None:
+        """Fill the store with what the file holds for its account (nothing noted: it is there already)."""
+        self._loading = True
+        try:
+            self.pruned.update(settings.pop("pruned", {}))
+            self._saved_pruned = dict(self.pruned)
+            self._settings.update(settings)
+            adders = {"messages": self.add_message, "workflows": self.add_workflow, "deliveries": self.add_delivery}
+            for name, add in adders.items():
+                for record in self.tables[name].read(db, self.account):
+                    add(record)
+        finally:
+            self._loading = False
+
+    def _note(self, name: str, record: Any) -> None:
+        if not self._loading:
+            self.tables[name].note(record)
+            self.file.schedule()
+
+    def add_message(self, message: Message) -> None:
+        super().add_message(message)
+        self._note("messages", message)
+
+    def save_message(self, message: Message) -> None:
+        self._note("messages", message)
+
+    def add_workflow(self, workflow: Workflow) -> None:
+        super().add_workflow(workflow)
+        self._note("workflows", workflow)
+
+    def save_workflow(self, workflow: Workflow) -> None:
+        self._note("workflows", workflow)
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        super().add_delivery(delivery)
+        self._note("deliveries", delivery)
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        self._note("deliveries", delivery)
+
+    def save_setting(self, key: str, value: Any) -> None:
+        super().save_setting(key, value)
+        if not self._loading:
+            self.dirty_settings[key] = value
+            self.file.schedule()
+
+    def reset(self) -> None:
+        super().reset()
+        self.fresh = True
+        for table in self.tables.values():
+            table.clear()
+        self.dirty_settings.pop("rules", None)
+        self.file.schedule()
+
+    def _forget(self, kind: str, key: str) -> None:
+        self.tables[kind].forget(key)  # loading too: a lower history_limit prunes the file's oldest rows
+
+    def changed(self) -> bool:
+        return (self.fresh or bool(self.dirty_settings) or self.pruned != self._saved_pruned
+                or any(t.dirty or t.gone for t in self.tables.values()))
+
+    def write(self, db: sqlite3.Connection, next_seq: dict[str, int]) -> Callable[[], None]:
+        """Write this account's changes inside the open transaction; returns what to apply once committed."""
+        account, pruned = self.account, dict(self.pruned)
+        applies = [table.write(db, account, getattr(self, name), self.fresh, next_seq)
+                   for name, table in self.tables.items()]
+        rows = [(account, key, orjson.dumps(value)) for key, value in self.dirty_settings.items()]
+        if pruned != self._saved_pruned:
+            rows.append((account, "pruned", orjson.dumps(pruned)))
+        if self.fresh and "rules" not in self.dirty_settings:
+            db.execute("DELETE FROM meta WHERE account = ? AND key = 'rules'", (account,))
+        if rows:
+            db.executemany("INSERT INTO meta (account, key, data) VALUES (?, ?, ?) "
+                           "ON CONFLICT(account, key) DO UPDATE SET data = excluded.data", rows)
+
+        def apply() -> None:
+            for done in applies:
+                done()
+            self._saved_pruned = pruned
+            self.dirty_settings.clear()
+            self.fresh = False
+
+        return apply
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -147,14 +238,45 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
     db.execute("PRAGMA synchronous=NORMAL")  # a commit survives the process dying, not the machine
     db.execute("BEGIN EXCLUSIVE")
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version not in (0, SCHEMA_VERSION):
+    if version not in (0, 1, SCHEMA_VERSION):
         raise StateFileError(f"state file {path}: written by another version (schema {version})")
-    for table in _tables():
-        db.execute(f"CREATE TABLE IF NOT EXISTS {table} (seq INTEGER PRIMARY KEY, body BLOB NOT NULL, "
-                   "data BLOB NOT NULL)")
-    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+    if version == 1:
+        _migrate_from_1(db)
+    for table in TABLES:
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table} (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, "
+                   "body BLOB NOT NULL, data BLOB NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (account TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, "
+               "PRIMARY KEY (account, key))")
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     db.execute("COMMIT")
+
+
+def _migrate_from_1(db: sqlite3.Connection) -> None:
+    """Schema 1 held one state: it becomes the default account's; workflow items keep their command, not the
+    beta-shaped request."""
+    for table in TABLES:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN account TEXT NOT NULL DEFAULT '{DEFAULT_ACCOUNT}'")
+    db.execute("ALTER TABLE meta RENAME TO meta_1")
+    db.execute("CREATE TABLE meta (account TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, "
+               "PRIMARY KEY (account, key))")
+    db.execute("INSERT INTO meta SELECT ?, key, data FROM meta_1", (DEFAULT_ACCOUNT,))
+    db.execute("DROP TABLE meta_1")
+    for seq, data in list(db.execute("SELECT seq, data FROM workflows")):
+        workflow = orjson.loads(data)
+        workflow["items"] = [_item_from_1(item, workflow["api"]) for item in workflow["items"]]
+        db.execute("UPDATE workflows SET data = ? WHERE seq = ?", (orjson.dumps(workflow), seq))
+    for seq, body, data in list(db.execute("SELECT seq, body, data FROM messages WHERE body LIKE '%workflow_item%'")):
+        message, position = orjson.loads(data), orjson.loads(body).get("workflow_item") or {}
+        message["item_number"] = int(position["item_number"]) if position else None
+        message["items_number"] = int(position["items_number"]) if position else None
+        db.execute("UPDATE messages SET data = ? WHERE seq = ?", (orjson.dumps(message), seq))
+
+
+def _item_from_1(item: dict[str, Any], generation: str) -> dict[str, Any]:
+    request = {key: value for key, value in item.pop("request").items() if key not in ("failover", "workflow_item")}
+    item.pop("channel")
+    item["command"] = {"channel": request["to"]["type"], "generation": generation, **request}
+    return item
 
 
 @contextmanager
@@ -169,107 +291,59 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _resumed_now(saved: dict[str, Any]) -> float:
-    """A running clock kept running while the mock was down (scaled); a manual one stood still."""
-    if saved["mode"] != "real":
-        return saved["now"]
-    return max(saved["now"], saved["now"] + (time.time() - saved["wall"]) / saved["time_scale"])
-
-
 class StateFile:
-    def __init__(self, path: str, mock: Mock) -> None:
+    """The SQLite file every account's FileStore writes to, in shared transactions."""
+
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.mock = mock
         self.db = _connect(path)
         self.closed = False
-        self._tables = _tables()
-        self._meta: dict[str, Any] = {}
-        self._config: dict[str, Any] = {}
-        self._reset = False
-        self._saved_anchor: tuple[Any, ...] | None = None
-        self._saved_pruned = dict(mock.store.pruned)
+        self._stores: dict[str, FileStore] = {}
+        self._next_seq = {name: self.db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {name}").fetchone()[0]
+                          for name in TABLES}
         self._timer: asyncio.TimerHandle | None = None
         self._commit: asyncio.Future[None] | None = None
-        mock.bus.subscribe(self._on_event, (*EVENT_TABLES, "rules.changed", "config.changed", "mock.reset"))
-        mock.store.on_prune = lambda table, key: self._tables[table].forget(key)
 
     # -- restoring ------------------------------------------------------------------------------
-    def restore(self) -> None:
-        """Load the saved state into the mock, then resume its timers and webhooks (once, on the running loop)."""
-        mock = self.mock
-        meta = {key: orjson.loads(data) for key, data in self.db.execute("SELECT key, data FROM meta")}
-        if "config" in meta:
-            mock.update_config(meta["config"])
-        if "rules" in meta:
-            mock.rules.user = [Rule.from_dict(data) for data in meta["rules"]]
-        if "clock" in meta:
-            mock.clock.resume_at(_resumed_now(meta["clock"]))
-        mock.store.pruned.update(meta.get("pruned", {}))
-        self._saved_pruned = dict(mock.store.pruned)
+    def accounts(self) -> list[str]:
+        """The accounts the file holds, sorted."""
+        found = [row[0] for row in self.db.execute("SELECT account FROM meta UNION SELECT account FROM messages "
+                                                   "UNION SELECT account FROM workflows")]
+        return sorted(found)
+
+    def store(self, account: str, now: Callable[[], float], history_limit: int) -> FileStore:
+        """The account's store, filled with what the file holds for it."""
+        store = self._stores[account] = FileStore(self, account, now, history_limit)
+        settings = {key: orjson.loads(data) for key, data in
+                    self.db.execute("SELECT key, data FROM meta WHERE account = ?", (account,))}
         with _gc_paused():
-            self._load_records()
-            self._resume_timers()
-        counts = mock.store.counts()
-        if not meta and not any(counts.values()):
-            log.info("state file %s: new; the mock's state will be kept there", self.path)
+            store.load(self.db, settings)
+        return store
+
+    def report_restored(self, backends: Mapping[str, Backend]) -> None:
+        counts = [backend.store.counts() for backend in backends.values()]
+        if not any(any(c.values()) for c in counts):
+            log.info("state file %s: new or empty; the mock's state will be kept there", self.path)
             return
-        log.info("state file %s: restored %d messages, %d workflows, %d webhook deliveries (%d pending); "
-                 "%d timers resume; clock at %s", self.path, counts["messages"], counts["workflows"],
-                 counts["deliveries"], mock.webhooks.pending_count(), mock.clock.pending, mock.clock.now_iso())
-
-    def _load_records(self) -> None:
-        store = self.mock.store
-        adders = {"messages": store.add_message, "workflows": store.add_workflow, "deliveries": store.add_delivery}
-        for name, add in adders.items():
-            for record in self._tables[name].read(self.db):
-                add(record)
-
-    def _resume_timers(self) -> None:
-        store, mock = self.mock.store, self.mock
-        for message in store.messages.values():
-            if message.plan:
-                mock.engine.resume(message)
-        for workflow in store.workflows.values():
-            mock.failover.resume(workflow)
-        for delivery in store.deliveries.values():
-            if delivery.state in PENDING_DELIVERY:
-                mock.webhooks.resume(delivery)
-
-    # -- noting changes -------------------------------------------------------------------------
-    def _on_event(self, event: Event) -> None:
-        table = EVENT_TABLES.get(event.type)
-        if table is not None:
-            self._tables[table].note(event.subject)
-        elif event.type == "rules.changed":
-            self._meta["rules"] = [rule.to_dict() for rule in event.subject.user]
-        elif event.type == "config.changed":
-            self._note_config(event.detail or {})
-        else:  # mock.reset: the types subscribed to are these
-            self._note_reset()
-        self._schedule()
-
-    def _note_config(self, changes: dict[str, Any]) -> None:
-        """Keep the run-time changes (not the whole config), so a restart with other flags keeps the rest."""
-        self._config.update({key: value for key, value in changes.items() if key != "profiles"})
-        if "profiles" in changes:
-            self._config["profiles"] = self.mock.profile_overrides
-        self._meta["config"] = self._config
-
-    def _note_reset(self) -> None:
-        self._reset = True
-        for table in self._tables.values():
-            table.clear()
-        self._meta.pop("rules", None)
-
-    def _schedule(self) -> None:
-        if self._timer is None and not self.closed:
-            self._timer = asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
-
-    def _changed(self) -> bool:
-        return (self._reset or bool(self._meta) or any(t.dirty or t.gone for t in self._tables.values())
-                or self.mock.clock.anchor != self._saved_anchor or self.mock.store.pruned != self._saved_pruned)
+        for account, backend in backends.items():
+            c = backend.store.counts()
+            log.info("state file %s: account %s: restored %d messages, %d workflows, %d webhook deliveries "
+                     "(%d pending); %d timers resume; clock at %s", self.path, account, c["messages"],
+                     c["workflows"], c["deliveries"], backend.webhooks.pending_count(), backend.clock.pending,
+                     backend.clock.now_iso())
 
     # -- writing --------------------------------------------------------------------------------
+    def schedule(self) -> None:
+        if self._timer is None and not self.closed:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop yet (building a backend): the first commit writes it
+            self._timer = loop.call_later(FLUSH_DELAY, self.flush)
+
+    def _changed(self) -> bool:
+        return any(store.changed() for store in self._stores.values())
+
     async def committed(self) -> None:
         """Return once every change so far is in the file: a request awaits this before it is answered."""
         if not self._changed():
@@ -300,63 +374,27 @@ class StateFile:
             waiting.set_result(None)
 
     def _write(self) -> None:
-        db, store = self.db, self.mock.store
-        anchor, pruned = self.mock.clock.anchor, dict(store.pruned)
-        meta = self._meta_rows(anchor, pruned)
+        db, next_seq = self.db, dict(self._next_seq)
         db.execute("BEGIN")
         try:
-            applies = [table.write(db, getattr(store, name), self._reset) for name, table in self._tables.items()]
-            if self._reset:
-                db.execute("DELETE FROM meta WHERE key = 'rules'")
-            if meta:
-                db.executemany("INSERT INTO meta (key, data) VALUES (?, ?) "
-                               "ON CONFLICT(key) DO UPDATE SET data = excluded.data", meta)
+            applies = [store.write(db, next_seq) for store in self._stores.values() if store.changed()]
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         for apply in applies:
             apply()
-        self._saved_anchor, self._saved_pruned = anchor, pruned
-        self._reset = False
-        self._meta.clear()
+        self._next_seq = next_seq
 
-    def _meta_rows(self, anchor: tuple[Any, ...], pruned: dict[str, int]) -> list[tuple[str, bytes]]:
-        clock = self.mock.clock
-        rows = [(key, orjson.dumps(value)) for key, value in self._meta.items()]
-        if anchor != self._saved_anchor:
-            rows.append(("clock", orjson.dumps({"mode": clock.mode, "now": clock.now(), "wall": time.time(),
-                                                "time_scale": clock.time_scale})))
-        if pruned != self._saved_pruned:
-            rows.append(("pruned", orjson.dumps(pruned)))
-        return rows
-
-    def close(self) -> None:
+    def close(self, backends: Mapping[str, Backend]) -> None:
         """The last flush; then the file is closed and says what will resume at the next start."""
         self.flush()
         self.closed = True
         self.db.close()
-        store, counts = self.mock.store, self.mock.store.counts()
-        log.info("state file %s: kept %d messages (%d with statuses to come), %d workflows (%d in progress), "
-                 "%d webhook deliveries (%d pending), clock at %s; they resume at the next start", self.path,
-                 counts["messages"], sum(1 for m in store.messages.values() if m.plan), counts["workflows"],
-                 sum(1 for w in store.workflows.values() if w.status == "in_progress"), counts["deliveries"],
-                 sum(1 for d in store.deliveries.values() if d.state in PENDING_DELIVERY),
-                 iso(self.mock.clock.now()))
-
-
-def commit_middleware(state: StateFile) -> Callable[[web.Request, Handler], Any]:
-    """A request is answered only once what it changed is in the state file (so a 202 survives kill -9)."""
-
-    @web.middleware
-    async def commit_first(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)  # handlers answer their own problems
-        try:
-            await state.committed()
-        except StateFileError as exc:  # e.g. the disk is full, or shutdown closed the file
-            log.error("%s %s not confirmed: %s", request.method, request.path, exc)
-            return Problem(503, f"{API_ERRORS}#state-file", "State file unavailable",
-                           f"What this request changed could not be saved: {exc}").response()
-        return response
-
-    return commit_first
+        for account, backend in backends.items():
+            store, counts = backend.store, backend.store.counts()
+            log.info("state file %s: account %s: kept %d messages (%d with statuses to come), %d workflows "
+                     "(%d in progress), %d webhook deliveries (%d pending), clock at %s; they resume at the next "
+                     "start", self.path, account, counts["messages"], len(store.planned_messages()),
+                     counts["workflows"], len(store.unfinished_workflows()), counts["deliveries"],
+                     len(store.pending_deliveries()), backend.clock.now_iso())

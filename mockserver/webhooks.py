@@ -10,19 +10,21 @@ import hashlib
 import logging
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import jwt
 import orjson
 
-from . import payloads
+from .deliveries import Attempt, Delivery
 from .ids import new_uuid
-from .simulation.clock import Clock, iso
-from .simulation.events import Event, EventBus
+from .payloads import WebhookRenderers
+from .simulation.clock import Clock
+from .simulation.events import Event, EventBus, EventType
 from .simulation.models import compact_json
-from .store import MemoryStore
+from .simulation.store import Store
 
 log = logging.getLogger("mockserver.webhooks")
 USER_AGENT = "Nexmo-Messages-Mock/0.1"
@@ -48,63 +50,6 @@ class WebhookPolicy:
         return max(delay, min(retry_after, self.retry_max_delay)) if retry_after else delay
 
 
-@dataclass(slots=True)
-class Attempt:
-    at: float
-    latency_ms: float
-    status_code: int | None = None
-    error: str | None = None
-    response: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"at": iso(self.at), "latency_ms": self.latency_ms}
-        if self.status_code is not None:
-            data["status_code"] = self.status_code
-        if self.error is not None:
-            data["error"] = self.error
-        if self.response is not None:
-            data["response"] = self.response
-        return data
-
-
-@dataclass(slots=True)
-class Delivery:
-    id: str
-    kind: str  # status | inbound | workflow
-    url: str
-    subject_uuid: str  # the message (or workflow) the payload is about
-    body: bytes
-    created_at: float
-    state: str = "pending"  # pending | retrying | delivered | gave_up
-    attempts: list[Attempt] = field(default_factory=list)
-    next_attempt_at: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {"id": self.id, "kind": self.kind, "url": self.url, "subject_uuid": self.subject_uuid,
-                "payload": orjson.loads(self.body), "state": self.state, "created_at": iso(self.created_at),
-                "attempts": [attempt.to_dict() for attempt in self.attempts]}
-        if self.kind in ("status", "inbound"):
-            data["message_uuid"] = self.subject_uuid
-        else:
-            data["workflow_uuid"] = self.subject_uuid
-        if self.next_attempt_at is not None:
-            data["next_attempt_at"] = iso(self.next_attempt_at)
-        return data
-
-    def to_record(self) -> dict[str, Any]:
-        """Every field but `body`, JSON-ready; `from_record(record, body)` rebuilds the delivery exactly."""
-        record = {name: getattr(self, name) for name in _DELIVERY_SCALARS}
-        record["attempts"] = [asdict(attempt) for attempt in self.attempts]
-        return record
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any], body: bytes) -> Delivery:
-        return cls(**{**record, "body": body, "attempts": [Attempt(**a) for a in record["attempts"]]})
-
-
-_DELIVERY_SCALARS = tuple(f.name for f in fields(Delivery) if f.name not in ("body", "attempts"))
-
-
 def _retry_after(headers: Any) -> float | None:
     value = headers.get("Retry-After")
     try:
@@ -113,27 +58,42 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-class WebhookDispatcher:
-    """One lane per message: its deliveries go one at a time, in order; lanes run side by side."""
+class WebhookClient:
+    """The one HTTP connection pool every account's webhooks share."""
 
-    def __init__(self, policy: WebhookPolicy, clock: Clock, store: MemoryStore, bus: EventBus) -> None:
-        self.policy = policy
-        self.clock = clock
-        self.store = store
-        self.bus = bus
+    def __init__(self) -> None:
         self.session: aiohttp.ClientSession | None = None
-        self._closing = False
-        self._lanes: dict[str, deque[Delivery]] = {}
-        self._running: dict[str, asyncio.Task[None]] = {}
-        self._waiting: set[str] = set()
-        self._pending_by_url: dict[str, int] = {}
-        self._capped: dict[str, int] = {}  # URL at its cap -> deliveries not sent since it was reached
-        self.dropped = 0
-        bus.subscribe(self._on_event, ("message.status", "workflow.finished", "inbound.received"))
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=256, limit_per_host=128, ttl_dns_cache=300)
         self.session = aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(o).decode())
+
+    async def close(self) -> None:
+        if self.session:
+            await self.session.close()
+
+
+class WebhookDispatcher:
+    """One lane per message: its deliveries go one at a time, in order; lanes run side by side.
+
+    A lane holds delivery ids; each attempt reads its delivery from the store."""
+
+    def __init__(self, policy: WebhookPolicy, clock: Clock, store: Store, bus: EventBus, client: WebhookClient,
+                 renderers: Mapping[str, WebhookRenderers]) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.store = store
+        self.bus = bus
+        self.client = client
+        self.renderers = renderers  # by API generation
+        self._closing = False
+        self._lanes: dict[str, deque[tuple[str, str]]] = {}  # lane -> (delivery id, its url), in order
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._waiting: set[str] = set()
+        self._pending_by_url: dict[str, int] = {}
+        self._capped: dict[str, int] = {}  # URL at its cap -> deliveries not sent since it was reached
+        bus.subscribe(self._on_event, (EventType.MESSAGE_STATUS, EventType.WORKFLOW_FINISHED,
+                                       EventType.INBOUND_RECEIVED))
 
     async def close(self, grace: float = 2.0) -> int:
         """Let in-flight attempts finish for up to `grace` seconds; returns how many deliveries remain pending."""
@@ -142,8 +102,6 @@ class WebhookDispatcher:
             await asyncio.wait(list(self._running.values()), timeout=grace)
         for task in list(self._running.values()):
             task.cancel()
-        if self.session:
-            await self.session.close()
         return self.pending_count()
 
     def pending_count(self) -> int:
@@ -165,27 +123,26 @@ class WebhookDispatcher:
 
     # -- turning events into deliveries ---------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        policy = self.policy
-        if event.type == "message.status" and policy.status_url:
-            body = payloads.status_payload(event.subject, event.detail)
-            self.enqueue("status", policy.status_url, event.subject.message_uuid, body)
-        elif event.type == "workflow.finished" and policy.status_url and event.subject.api != "v1":  # v1: no report
-            body = payloads.workflow_report(event.subject, self.store)
-            self.enqueue("workflow", policy.status_url, event.subject.workflow_uuid, body)
-        elif event.type == "inbound.received" and policy.inbound_url:
-            body = payloads.inbound_payload(event.subject)
-            self.enqueue("inbound", policy.inbound_url, event.subject.message_uuid, body)
+        policy, subject = self.policy, event.subject
+        render = self.renderers[subject.api]
+        if event.type is EventType.MESSAGE_STATUS and policy.status_url:
+            self.enqueue("status", policy.status_url, subject.message_uuid, render.status(subject, event.detail))
+        elif event.type is EventType.WORKFLOW_FINISHED and policy.status_url and render.workflow_report:
+            self.enqueue("workflow", policy.status_url, subject.workflow_uuid,
+                         render.workflow_report(subject, self.store))
+        elif event.type is EventType.INBOUND_RECEIVED and policy.inbound_url:
+            self.enqueue("inbound", policy.inbound_url, subject.message_uuid, render.inbound(subject))
 
     def enqueue(self, kind: str, url: str, subject_uuid: str, body: dict[str, Any]) -> Delivery:
         delivery = Delivery(id=new_uuid(), kind=kind, url=url, subject_uuid=subject_uuid,
                             body=compact_json(body), created_at=self.clock.now())
         self.store.add_delivery(delivery)
-        self.bus.publish("webhook.queued", delivery)
+        self.bus.publish(EventType.WEBHOOK_QUEUED, delivery)
         if self._pending_by_url.get(url, 0) >= self.policy.max_pending:
             self._drop(delivery)
             return delivery
         self._pending_by_url[url] = self._pending_by_url.get(url, 0) + 1
-        self._lanes.setdefault(subject_uuid, deque()).append(delivery)
+        self._lanes.setdefault(subject_uuid, deque()).append((delivery.id, url))
         self._wake(subject_uuid)
         return delivery
 
@@ -194,18 +151,18 @@ class WebhookDispatcher:
         delivery.attempts.append(Attempt(at=self.clock.now(), latency_ms=0.0,
                                          error=f"not sent: {self.policy.max_pending} deliveries already pending "
                                                f"for {delivery.url}"))
-        self.dropped += 1
         if delivery.url not in self._capped:
             self._capped[delivery.url] = 0
             log.warning("webhook cap reached: %d deliveries pending for %s; new ones are logged as gave_up "
                         "until it drains", self.policy.max_pending, delivery.url)
         self._capped[delivery.url] += 1
-        self.bus.publish("webhook.attempt", delivery)
+        self.store.save_delivery(delivery)
+        self.bus.publish(EventType.WEBHOOK_ATTEMPT, delivery)
 
     def resume(self, delivery: Delivery) -> None:
         """Re-queue a restored pending or retrying delivery; call in creation order, so lanes keep their order."""
         lane = self._lanes.setdefault(delivery.subject_uuid, deque())
-        lane.append(delivery)
+        lane.append((delivery.id, delivery.url))
         self._pending_by_url[delivery.url] = self._pending_by_url.get(delivery.url, 0) + 1
         if delivery.state == "retrying" and len(lane) == 1:
             self._waiting.add(delivery.subject_uuid)
@@ -228,7 +185,12 @@ class WebhookDispatcher:
         queue = self._lanes[lane]
         try:
             while queue:
-                delivery = queue[0]
+                delivery_id, url = queue[0]
+                delivery = self.store.get_delivery(delivery_id)
+                if delivery is None:  # pruned meanwhile: its journal is gone, so is the delivery
+                    queue.popleft()
+                    self._settled_one(url)
+                    continue
                 if not await self._attempt(delivery) and delivery.state == "retrying":
                     self._waiting.add(lane)
                     self.clock.call_at(delivery.next_attempt_at, self._resume, lane)
@@ -252,7 +214,7 @@ class WebhookDispatcher:
         started = time.perf_counter()
         retry_after = None
         try:
-            async with self.session.post(delivery.url, data=delivery.body, headers=self._headers(delivery),
+            async with self.client.session.post(delivery.url, data=delivery.body, headers=self._headers(delivery),
                                          timeout=aiohttp.ClientTimeout(total=self.policy.timeout)) as response:
                 text = await response.text(errors="replace")
                 attempt.status_code = response.status
@@ -275,7 +237,8 @@ class WebhookDispatcher:
             delivery.state, delivery.next_attempt_at = "gave_up", None
             log.warning("webhook gave up after %d attempts: %s %s (last: %s)", len(delivery.attempts),
                         delivery.kind, delivery.url, attempt.error or attempt.status_code)
-        self.bus.publish("webhook.attempt", delivery, attempt)
+        self.store.save_delivery(delivery)
+        self.bus.publish(EventType.WEBHOOK_ATTEMPT, delivery, attempt)
         return ok
 
     def _headers(self, delivery: Delivery) -> dict[str, str]:

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from mockserver.api.keys import MOCK
+from mockserver.api.keys import ACCOUNTS
 
 from .conftest import BASIC, Receiver, advance, messenger, post, sms
 
@@ -312,7 +312,8 @@ async def test_a_failover_decided_before_its_message_was_pruned_ends_the_same_af
 
 async def test_a_state_file_that_cannot_be_written_answers_503_problem(make_mock, tmp_path):
     client = await make_mock(state_file=str(tmp_path / "mock.db"))
-    client.app[MOCK].state.close()  # as at shutdown: nothing more can be saved
+    accounts = client.app[ACCOUNTS]
+    accounts.state.close(accounts.by_account())  # as at shutdown: nothing more can be saved
     status, problem = await post(client, "/beta/messages", sms())
     assert status == 503 and problem["title"] == "State file unavailable" and "closed" in problem["detail"]
 

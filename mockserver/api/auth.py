@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jwt
 
+from ..accounts import ANONYMOUS, Caller
 from ..config import Settings
 from .errors import unauthorized
 
@@ -25,27 +26,31 @@ class Authenticator:
         self.application_id = settings.application_id
         self.leeway = settings.jwt_leeway
         self.public_key = Path(settings.public_key).read_text() if settings.public_key else None
-        self._passed_basic: set[str] = set()  # Basic credentials never expire, unlike JWTs
+        self._passed_basic: dict[str, Caller] = {}  # Basic credentials never expire, unlike JWTs
 
-    def check(self, header: str | None) -> None:
-        """Raise a 401 Problem unless the Authorization header passes in the current mode."""
-        if self.mode == "off" or header in self._passed_basic:
-            return
+    def check(self, header: str | None) -> Caller:
+        """Who the Authorization header says the caller is; a 401 Problem unless it passes in the current mode."""
+        if self.mode == "off":
+            return ANONYMOUS
         if not header:
             raise unauthorized("Request header 'Authorization' missing")
+        passed = self._passed_basic.get(header)
+        if passed is not None:
+            return passed
         scheme, _, credentials = header.partition(" ")
         scheme = scheme.lower()
         credentials = credentials.strip()
         if scheme == "basic":
-            self._check_basic(credentials)
+            caller = Caller(api_key=self._check_basic(credentials))
             if len(self._passed_basic) < PASSED_BASIC_LIMIT:
-                self._passed_basic.add(header)
-        elif scheme == "bearer":
-            self._check_jwt(credentials)
-        else:
-            raise unauthorized("Authorization must be 'Basic base64(api_key:api_secret)' or 'Bearer <JWT>'")
+                self._passed_basic[header] = caller
+            return caller
+        if scheme == "bearer":
+            return Caller(application_id=self._check_jwt(credentials))
+        raise unauthorized("Authorization must be 'Basic base64(api_key:api_secret)' or 'Bearer <JWT>'")
 
-    def _check_basic(self, credentials: str) -> None:
+    def _check_basic(self, credentials: str) -> str:
+        """The api_key of valid Basic credentials."""
         try:
             key, sep, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
@@ -54,15 +59,18 @@ class Authenticator:
             raise unauthorized("Basic credentials must be base64 of 'api_key:api_secret'")
         if self.mode == "strict" and (self.api_key is None or (key, secret) != (self.api_key, self.api_secret)):
             raise unauthorized("You did not provide correct credentials: unknown api_key or wrong api_secret")
+        return key
 
-    def _check_jwt(self, token: str) -> None:
+    def _check_jwt(self, token: str) -> str | None:
+        """The application_id of a JWT that passes."""
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise unauthorized(f"Invalid Token: {exc}") from None
         if self.mode != "strict":
-            return
+            application = claims.get("application_id") if isinstance(claims, dict) else None
+            return application if isinstance(application, str) else None
         if header.get("alg") != "RS256":
             raise unauthorized("Invalid Token: the JWT must be signed with RS256")
         if self.public_key is None:
@@ -78,3 +86,4 @@ class Authenticator:
             raise unauthorized("Invalid Token: iat is in the future")
         if self.application_id and claims["application_id"] != self.application_id:
             raise unauthorized("Invalid Token: application_id does not match this mock's application")
+        return claims["application_id"]

@@ -13,11 +13,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..contract import InvalidParameter
+from .keys import MAX_BODY_BYTES
 
 log = logging.getLogger("mockserver.api")
 PROBLEM_TYPE = "application/problem+json"
 API_ERRORS = "https://developer.nexmo.com/api-errors"
-MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 
 
 class Problem(Exception):

@@ -8,8 +8,10 @@ from typing import Any
 
 from .. import __version__
 from ..contract import Contract
-from .control import MAX_WAIT_SECONDS
+from .control import MAX_WAIT_SECONDS, WAIT_STATUSES
+from .generations import GENERATIONS
 from .openapi_views import VIEWS
+from .registry import Endpoint, Generation
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -67,22 +69,22 @@ def _errors(*codes: int) -> dict[str, Any]:
         for code in codes}
 
 
-def _uuid_answer(key: str) -> dict[str, Any]:
-    return {"type": "object", "required": [key], "properties": {key: {"type": "string", "format": "uuid"}}}
+def _uuid_answer(*keys: str) -> dict[str, Any]:
+    return {"type": "object", "required": list(keys),
+            "properties": {key: {"type": "string", "format": "uuid"} for key in keys}}
 
 
-def _emulated(schema: str, key: str, summary: str) -> dict[str, Any]:
-    return {"post": {"summary": summary, "security": [{"basicAuth": []}, {"bearerAuth": []}],
-                     "requestBody": _json_body(schema),
-                     "responses": {"202": _answer("Accepted", _uuid_answer(key)), **_errors(400, 401, 408, 413, 415)}}}
+def _emulated(generation: Generation, spec: Endpoint) -> dict[str, Any]:
+    answer = _uuid_answer(*spec.answer)
+    answer["properties"].update({key: {"type": "string", "description": when}
+                                 for key, when in spec.optional_answer.items()})
+    return {"post": {"summary": spec.summary, "security": [{"basicAuth": []}, {"bearerAuth": []}],
+                     "requestBody": _json_body(spec.schema),
+                     "responses": {"202": _answer("Accepted", answer), **_errors(*generation.dialect.error_statuses)}}}
 
 
-def _v1_messages() -> dict[str, Any]:
-    answer = _uuid_answer("message_uuid")
-    answer["properties"]["workflow_id"] = {"type": "string", "description": "Only when the request has failover."}
-    return {"post": {"summary": "Send a message (v1 flat shape, optional failover)",
-                     "security": [{"basicAuth": []}, {"bearerAuth": []}], "requestBody": _json_body("v1/message"),
-                     "responses": {"202": _answer("Accepted", answer), **_errors(401, 408, 413, 415, 422)}}}
+def _emulated_paths() -> dict[str, Any]:
+    return {spec.path: _emulated(generation, spec) for generation in GENERATIONS for spec in generation.endpoints}
 
 
 def _view(name: str) -> dict[str, str]:
@@ -94,9 +96,13 @@ NUMBER_PARAMS = {"limit": {"type": "integer", "minimum": 0, "maximum": 100_000},
                  "timeout": {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}}
 
 
-def _query(*names: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "query", "required": False, "schema": NUMBER_PARAMS.get(name, {"type": "string"})}
-            for name in names]
+def _query(*names: str, **schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "query", "required": False,
+             "schema": schemas.get(name) or NUMBER_PARAMS.get(name, {"type": "string"})} for name in names]
+
+
+WAIT_STATUS = {"enum": ["", *WAIT_STATUSES],
+               "description": "A message status (with message_uuid or to) or a workflow status (with workflow_uuid)"}
 
 
 def _control_paths() -> dict[str, Any]:
@@ -142,8 +148,9 @@ def _control_paths() -> dict[str, Any]:
                                     "responses": {**ok("MockDeliveries"), **_errors(400)}}},
         "/_mock/wait": {"get": {"summary": "Long-poll until a condition holds",
                                 "description": "One of message_uuid, workflow_uuid or to is required (else 400).",
-                                "parameters": _query("message_uuid", "workflow_uuid", "to", "status", "timeout"),
-                                "responses": {**ok("MockWaitResult"), **_errors(400, 408)}}},
+                                "parameters": _query("message_uuid", "workflow_uuid", "to", "status", "timeout",
+                                                     status=WAIT_STATUS),
+                                "responses": {**ok("MockWaitResult"), **_errors(400, 404, 408)}}},
         "/_mock/events": {"get": {"summary": "Every event as server-sent events", "responses": {"200": events}}},
         "/_mock/conversations": {"get": {"summary": "Conversations per channel and user",
                                          "responses": ok("MockConversations")}},
@@ -151,6 +158,8 @@ def _control_paths() -> dict[str, Any]:
             {"name": "channel", "in": "path", "required": True, "schema": {"type": "string"}},
             {"name": "peer", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": ok("MockConversation")}},
+        "/_mock/event-types": {"get": {"summary": "The event types of /_mock/events",
+                                       "responses": ok("MockEventTypes")}},
     }
 
 
@@ -178,14 +187,7 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
                for name, doc in contract.schema_documents().items()}
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas.update(copy.deepcopy(VIEWS))
-    paths = {
-        "/beta/messages": _emulated("message", "message_uuid", "Send a message (Developer Preview)"),
-        "/v0.1/messages": _emulated("message", "message_uuid", "Send a message (v0.1)"),
-        "/beta/workflows": _emulated("workflow", "workflow_uuid", "Start a failover workflow"),
-        "/v0.1/dispatch": _emulated("workflow", "dispatch_uuid", "Start a failover dispatch"),
-        "/v1/messages": _v1_messages(),
-        **_guarded(_control_paths()),
-    }
+    paths = {**_emulated_paths(), **_guarded(_control_paths())}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Messages & Workflows API mock", "version": __version__,

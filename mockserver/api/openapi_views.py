@@ -51,7 +51,7 @@ WORKFLOW_ITEM = _object(
     {"message_uuid": UUID})
 
 WORKFLOW = _object(
-    {"workflow_uuid": UUID, "kind": {"enum": ["workflow", "dispatch"]}, "template": {"type": "string"},
+    {"workflow_uuid": UUID, "kind": {"enum": ["workflow", "dispatch", "failover"]}, "template": {"type": "string"},
      "status": {"enum": ["in_progress", "completed", "error"]}, "created_at": TIME, "ended_at": TIME_OR_NULL,
      "items": {"type": "array", "items": _ref("MockWorkflowItem")}})
 
@@ -86,4 +86,5 @@ VIEWS: dict[str, dict[str, Any]] = {
     "MockConversations": _list_of("conversations", "MockConversationSummary"),
     "MockConversationSummary": CONVERSATION_SUMMARY, "MockConversation": CONVERSATION,
     "MockWaitResult": {"anyOf": [_ref("MockMessageDetail"), _ref("MockWorkflow")]},
+    "MockEventTypes": _object({"event_types": {"type": "array", "items": {"type": "string"}}}),
 }

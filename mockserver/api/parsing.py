@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .errors import API_ERRORS, MAX_BODY_BYTES, Problem, invalid_parameters, malformed_json, unsupported_media_type
-from .keys import CONTRACT, SETTINGS
+from .errors import API_ERRORS, Problem, invalid_parameters, malformed_json, unsupported_media_type
+from .keys import CONTRACT, MAX_BODY_BYTES, SETTINGS
 
 
 def _is_json_type(content_type: str) -> bool:

@@ -4,41 +4,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from ..simulation.events import Event
-from .keys import MOCK
+from ..simulation.events import Event, EventType
+from .keys import ACCOUNTS, OPEN_STREAMS
 
 log = logging.getLogger("mockserver.stream")
 QUEUE_LIMIT = 10_000
 KEEPALIVE_SECONDS = 15.0
 
 
-def event_data(event: Event) -> dict[str, Any]:
-    subject = event.subject
-    if event.type.startswith(("message.", "inbound.")):
-        data: dict[str, Any] = {"message": subject.to_dict()}
-        if event.detail is not None:
-            data["status"] = event.detail.to_dict()
-        return data
-    if event.type.startswith("workflow."):
-        return {"workflow": subject.to_dict()}
-    if event.type.startswith("webhook."):  # attempt, queued
-        return {"delivery": subject.to_dict()}
-    if event.type == "config.changed":
-        return {"config": subject}
+def _message(event: Event) -> dict[str, Any]:
+    data: dict[str, Any] = {"message": event.subject.to_dict()}
+    if event.detail is not None:
+        data["status"] = event.detail.to_dict()
+    return data
+
+
+def _nothing(event: Event) -> dict[str, Any]:
     return {}
 
 
-# Open streams, so shutdown can end them at once instead of waiting for their next write to fail.
-OPEN_STREAMS = web.AppKey("open_streams", set)
-CLOSE = Event("stream.close", None)
+# What each event type's `data` holds; a new type that is missing here fails the test of this table.
+EVENT_DATA: dict[EventType, Callable[[Event], dict[str, Any]]] = {
+    EventType.MESSAGE_ACCEPTED: _message,
+    EventType.MESSAGE_STATUS: _message,
+    EventType.MESSAGE_TIMED: _message,
+    EventType.INBOUND_RECEIVED: _message,
+    EventType.WORKFLOW_ACCEPTED: lambda event: {"workflow": event.subject.to_dict()},
+    EventType.WORKFLOW_UPDATED: lambda event: {"workflow": event.subject.to_dict()},
+    EventType.WORKFLOW_FINISHED: lambda event: {"workflow": event.subject.to_dict()},
+    EventType.WEBHOOK_QUEUED: lambda event: {"delivery": event.subject.to_dict()},
+    EventType.WEBHOOK_ATTEMPT: lambda event: {"delivery": event.subject.to_dict()},
+    EventType.RULES_CHANGED: _nothing,
+    EventType.CONFIG_CHANGED: lambda event: {"config": event.subject},
+    EventType.MOCK_RESET: _nothing,
+}
 
 
-def _offer(queue: asyncio.Queue[Event], event: Event) -> bool:
+def _offer(queue: asyncio.Queue[Event | None], event: Event | None) -> bool:
     """Queue an event; a client that cannot keep up loses the oldest one (True when that happened)."""
     dropped = queue.full()
     if dropped:
@@ -49,12 +57,12 @@ def _offer(queue: asyncio.Queue[Event], event: Event) -> bool:
 
 async def close_streams(app: web.Application) -> None:
     for queue in app[OPEN_STREAMS]:
-        _offer(queue, CLOSE)
+        _offer(queue, None)  # None: the stream ends
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    mock = request.app[MOCK]
-    queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_LIMIT)
+    backend = request.app[ACCOUNTS].default
+    queue: asyncio.Queue[Event | None] = asyncio.Queue(QUEUE_LIMIT)
     lost = 0
 
     def listen(event: Event) -> None:
@@ -64,8 +72,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
-    release = mock.bus.watch()  # before subscribing: the catch-up it may start is in the snapshot, not the stream
-    unsubscribe = mock.bus.subscribe(listen)
+    release = backend.bus.watch()  # before subscribing: the catch-up it may start is in the snapshot, not the stream
+    unsubscribe = backend.bus.subscribe(listen)
     request.app[OPEN_STREAMS].add(queue)
     try:
         await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")
@@ -75,10 +83,10 @@ async def events(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
-            if event is CLOSE:
+            if event is None:
                 break
-            data = event_data(event)
-            data["now"] = mock.clock.now_iso()
+            data = EVENT_DATA[event.type](event)
+            data["now"] = backend.clock.now_iso()
             if lost:
                 data["lost_events"], lost = lost, 0
             await response.write(b"event: " + event.type.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n")

@@ -1,4 +1,4 @@
-"""POST /v1/messages: the flat v1 request, mapped onto the simulation, with v1's 422 problems and failover."""
+"""POST /v1/messages: the flat v1 request as commands, with v1's 422 problems and failover."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
+from ..backend import Backend
 from ..contract import InvalidParameter
-from ..mock import Mock
 from ..payloads import V1_ERROR_TYPE
-from .emulated import Dialect, endpoint
+from ..simulation.commands import Failover, SendMessage, StartWorkflow
 from .errors import Problem
 from .parsing import read_json
-
-SCHEMA = "v1/message"
+from .registry import Dialect
 
 # The engine's channel for each v1 channel, and which key of its to/from objects holds the address.
 ENGINE_CHANNELS = {"sms": "sms", "messenger": "messenger", "viber_service": "viber_service_msg"}
@@ -63,8 +62,8 @@ async def read_v1_body(request: web.Request) -> Any:
         raise Problem(422, problem.type, problem.title, problem.detail) from None
 
 
-def engine_request(body: dict[str, Any]) -> dict[str, Any]:
-    """The engine's (beta-shaped) request for one v1 message."""
+def message_command(body: dict[str, Any], generation: str) -> SendMessage:
+    """The simulation's command for one v1 message."""
     channel = body["channel"]
     engine_channel = ENGINE_CHANNELS[channel]
     to_key, from_key = ADDRESS_KEYS[channel]
@@ -72,37 +71,27 @@ def engine_request(body: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"content": {"type": message_type, message_type: body[message_type]}}
     if channel in OPTION_BLOCKS and channel in body:
         message[OPTION_BLOCKS[channel]] = body[channel]
-    request = {"to": {"type": engine_channel, to_key: body["to"]},
-               "from": {"type": engine_channel, from_key: body["from"]}, "message": message}
-    if "client_ref" in body:
-        request["client_ref"] = body["client_ref"]
-    return request
+    return SendMessage(channel=engine_channel, to={"type": engine_channel, to_key: body["to"]},
+                       sender={"type": engine_channel, from_key: body["from"]}, message=message,
+                       generation=generation, client_ref=body.get("client_ref"))
 
 
-def failover_workflow(body: dict[str, Any]) -> dict[str, Any]:
-    """The engine's workflow for a v1 message with `failover`: each message is tried only if the one before
-    it is rejected or undeliverable (no expiry, unlike the beta workflows)."""
-    messages = [{key: value for key, value in body.items() if key != "failover"}, *body["failover"]]
-    count = len(messages)
-    items = []
-    for index, message in enumerate(messages):
-        item = {**engine_request(message),
-                "workflow_item": {"item_number": str(index + 1), "items_number": str(count)}}
-        if index < count - 1:
-            item["failover"] = {"condition_status": "delivered"}
-        items.append(item)
-    return {"template": "failover", "workflow": items}
+def failover_command(body: dict[str, Any], generation: str) -> StartWorkflow:
+    """A v1 message with `failover`: each message is tried only if the one before it is rejected or
+    undeliverable (no expiry, unlike the beta workflows)."""
+    messages = [body, *body["failover"]]
+    last = len(messages) - 1
+    steps = tuple((message_command(message, generation), Failover("delivered") if index < last else None)
+                  for index, message in enumerate(messages))
+    return StartWorkflow(kind="failover", template="failover", steps=steps, generation=generation)
 
 
-def send(mock: Mock, body: dict[str, Any]) -> dict[str, str]:
+def send(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, str]:
     if "failover" not in body:
-        return {"message_uuid": mock.send_message(engine_request(body), "v1").message_uuid}
-    workflow = mock.start_workflow(failover_workflow(body), "failover", "v1")
+        return {"message_uuid": backend.send_message(message_command(body, generation)).message_uuid}
+    workflow = backend.start_workflow(failover_command(body, generation))
     return {"message_uuid": workflow.items[0].message_uuid, "workflow_id": workflow.workflow_uuid}
 
 
-V1 = Dialect(read_v1_body, v1_problem)  # 422 for malformed JSON and for invalid parameters, by kind
-
-
-def routes(app: web.Application) -> list[web.RouteDef]:
-    return [web.post("/v1/messages", endpoint(app, SCHEMA, send, V1))]
+# 422 for malformed JSON and for invalid parameters, by kind
+DIALECT = Dialect(read=read_v1_body, invalid=v1_problem, error_statuses=(401, 408, 413, 415, 422))

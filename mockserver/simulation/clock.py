@@ -87,6 +87,7 @@ class Clock:
         self._wakeup: asyncio.TimerHandle | None = None
         self._settle: Callable[[], Awaitable[None]] | None = None
         self._advancing = asyncio.Lock()
+        self.on_change: Callable[[], None] | None = None  # the mapping from wall to simulated time changed
 
     # -- reading time ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -111,6 +112,7 @@ class Clock:
         current = self.now()
         self._origin_sim, self._origin_mono = current, time.monotonic()
         self.time_scale = scale
+        self._changed()
         self._arm()
 
     def set_mode(self, mode: str) -> None:
@@ -118,6 +120,7 @@ class Clock:
         self.mode = mode
         self._manual_now = current
         self._origin_sim, self._origin_mono = current, time.monotonic()
+        self._changed()
         self._arm()
 
     def resume_at(self, now: float) -> None:
@@ -130,10 +133,13 @@ class Clock:
         self._fire_due(self.now())
         self._arm()
 
-    @property
-    def anchor(self) -> tuple[Any, ...]:
-        """Changes exactly when the mapping from wall time to simulated time does (the state file saves it then)."""
-        return self.mode, self.time_scale, self._manual_now, self._origin_sim, self._origin_mono
+    def snapshot(self) -> dict[str, Any]:
+        """What a store keeps of the clock: `_resumed_now` of it continues from there."""
+        return {"mode": self.mode, "now": self.now(), "wall": time.time(), "time_scale": self.time_scale}
+
+    def _changed(self) -> None:
+        if self.on_change:
+            self.on_change()
 
     def on_settle(self, settle: Callable[[], Awaitable[None]]) -> None:
         """`advance` awaits this after each instant, so work the timers started (webhooks) is done first."""
@@ -164,11 +170,8 @@ class Clock:
             self._wakeup.cancel()
             self._wakeup = None
 
-    async def advance(self, seconds: float) -> float:
-        """Manual mode: move time forward, firing everything due in order; returns the new now."""
-        return await self.advance_to(self.now() + seconds)
-
     async def advance_to(self, target: float) -> float:
+        """Move time forward to `target`, firing everything due in order; returns the new now."""
         target = round_ms(target)  # timers sit on millisecond instants: now + 1.8 must reach start + 0.3 + 1.5
         async with self._advancing:
             await self._settled()
@@ -186,6 +189,7 @@ class Clock:
             self._manual_now = max(self._manual_now, moment)
         elif moment > self.now():
             self._origin_sim += moment - self.now()
+        self._changed()
 
     async def _settled(self) -> None:
         if self._settle:
@@ -224,3 +228,11 @@ class Clock:
         self._wakeup = None
         self._fire_due(self.now())
         self._arm()
+
+
+def resumed_now(saved: dict[str, Any]) -> float:
+    """Where a clock saved by `snapshot` stands now: a running clock kept running meanwhile (scaled), a manual one
+    stood still."""
+    if saved["mode"] != "real":
+        return saved["now"]
+    return max(saved["now"], saved["now"] + (time.time() - saved["wall"]) / saved["time_scale"])

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
 
 from ..ids import new_uuid
-from ..store import MemoryStore
 from .channels import Profile
 from .clock import Clock, round_ms
-from .events import EventBus
+from .commands import SendMessage
+from .events import EventBus, EventType
 from .models import Message, StatusEntry, compact_json
 from .rules import Rule, RuleBook
-
-
-def recipient_of(address: dict[str, Any]) -> str:
-    return address.get("number") or address.get("id") or ""
+from .store import Store
 
 
 class Engine:
-    def __init__(self, clock: Clock, store: MemoryStore, bus: EventBus, rules: RuleBook,
+    def __init__(self, clock: Clock, store: Store, bus: EventBus, rules: RuleBook,
                  profiles: dict[str, Profile], seed: int, watched: Callable[[], bool]) -> None:
         self.clock = clock
         self.watched = watched  # does anyone take statuses as they happen?
@@ -40,28 +36,28 @@ class Engine:
     def reset(self) -> None:
         self.rng = random.Random(self.seed)
 
-    def send(self, request: dict[str, Any], api: str = "beta", workflow_uuid: str | None = None,
-             workflow_kind: str | None = None) -> Message:
-        """Accept an outbound message: store it and plan its whole timeline now (so draws stay in order)."""
-        to = request["to"]
-        channel = to["type"]
-        recipient = recipient_of(to)
+    def send(self, command: SendMessage, workflow_uuid: str | None = None, workflow_kind: str | None = None,
+             item: tuple[int, int] | None = None) -> Message:
+        """Accept an outbound message: store it and plan its whole timeline now (so draws stay in order).
+        `item`: its place in a workflow, (item_number, items_number)."""
+        channel, recipient = command.channel, command.recipient
         now = self.clock.now()
+        item_number, items_number = item or (None, None)
         message = Message(message_uuid=new_uuid(), channel=channel, direction="outbound",
-                          recipient=recipient, peer=recipient, raw=compact_json(request), created_at=now, api=api,
-                          workflow_uuid=workflow_uuid, workflow_kind=workflow_kind,
+                          recipient=recipient, peer=recipient, raw=compact_json(command.record()), created_at=now,
+                          api=command.generation, workflow_uuid=workflow_uuid, workflow_kind=workflow_kind,
+                          item_number=item_number, items_number=items_number,
                           history=[StatusEntry("accepted", now)])
-        content = request["message"]["content"]
-        rule = self.rules.decide(channel, recipient, content.get("text"))
+        rule = self.rules.decide(channel, recipient, command.text)
         message.plan = self._plan(rule, self.profiles[channel], now)
         self.store.add_message(message)
-        self.bus.publish("message.accepted", message)
+        self.bus.publish(EventType.MESSAGE_ACCEPTED, message)
         self.follow(message)
         return message
 
     def record_inbound(self, message: Message) -> None:
         self.store.add_message(message)
-        self.bus.publish("inbound.received", message)
+        self.bus.publish(EventType.INBOUND_RECEIVED, message)
 
     def _plan(self, rule: Rule, profile: Profile, start: float) -> list[StatusEntry]:
         """The statuses the message will go through, at millisecond instants (timers fire on those); the rule
@@ -91,7 +87,7 @@ class Engine:
             self._schedule_next(message)
 
     def resume(self, message: Message) -> None:
-        """Follow a message restored from the state file; the steps it took unwatched until then are taken now."""
+        """Follow a message restored from its store; the steps it took unwatched until then are taken now."""
         message.catch_up(self.clock.now())
         self.follow(message)
 
@@ -101,7 +97,8 @@ class Engine:
         for message in self._unwatched():
             message.catch_up(now)
             message.timed = True
-            self.bus.publish("message.timed", message)  # the state file keeps the steps taken meanwhile
+            self.store.save_message(message)  # with the steps taken meanwhile
+            self.bus.publish(EventType.MESSAGE_TIMED, message)
             self._schedule_next(message)
 
     def unwatched(self) -> tuple[int, float | None]:
@@ -117,18 +114,22 @@ class Engine:
         return count, first
 
     def _unwatched(self) -> list[Message]:
-        return [message for message in self.store.messages.values() if message.plan and not message.timed]
+        return [message for message in self.store.planned_messages() if not message.timed]
 
     def _schedule_next(self, message: Message) -> None:
         if message.plan:
-            self.clock.call_at(message.plan[0].timestamp, self._advance, message)
+            self.clock.call_at(message.plan[0].timestamp, self._advance, message.message_uuid)
         else:
             message.plan = None
 
-    def _advance(self, message: Message) -> None:
-        if not self.store.holds(message):
+    def _advance(self, message_uuid: str) -> None:
+        message = self.store.get_message(message_uuid)
+        if message is None or not message.plan:
             return  # pruned or reset meanwhile
         entry = message.plan.pop(0)
         message.history.append(entry)
-        self.bus.publish("message.status", message, entry)
+        if not message.plan:
+            message.plan = None
+        self.store.save_message(message)
+        self.bus.publish(EventType.MESSAGE_STATUS, message, entry)
         self._schedule_next(message)

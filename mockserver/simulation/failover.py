@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..ids import new_uuid
-from ..store import MemoryStore
 from .clock import PRIORITY_DECISION, Clock, round_ms
+from .commands import StartWorkflow
 from .engine import Engine
-from .events import EventBus
+from .events import EventBus, EventType
 from .models import FAILED_STATUSES, Workflow, WorkflowItem
+from .store import Store
 
 # A status that satisfies each condition ("read" implies it was delivered).
 SATISFIES = {"delivered": frozenset({"delivered", "read"}), "read": frozenset({"read"})}
@@ -21,19 +20,19 @@ class FailoverRunner:
     it fails, or it expires, whichever comes first. One timer per item acts then, whether or not anyone
     watches the message's statuses (so its message needs no timers of its own)."""
 
-    def __init__(self, clock: Clock, store: MemoryStore, bus: EventBus, engine: Engine) -> None:
+    def __init__(self, clock: Clock, store: Store, bus: EventBus, engine: Engine) -> None:
         self.clock = clock
         self.store = store
         self.bus = bus
         self.engine = engine
 
-    def start(self, request: dict[str, Any], kind: str, api: str) -> Workflow:
-        items = [WorkflowItem(index=i, channel=item["to"]["type"], request=item, failover=item.get("failover"))
-                 for i, item in enumerate(request["workflow"])]
-        workflow = Workflow(workflow_uuid=new_uuid(), kind=kind, template=request["template"],
-                            items=items, created_at=self.clock.now(), api=api)
+    def start(self, command: StartWorkflow) -> Workflow:
+        items = [WorkflowItem(index=i, command=send, failover=failover)
+                 for i, (send, failover) in enumerate(command.steps)]
+        workflow = Workflow(workflow_uuid=new_uuid(), kind=command.kind, template=command.template,
+                            items=items, created_at=self.clock.now(), api=command.generation)
         self.store.add_workflow(workflow)
-        self.bus.publish("workflow.accepted", workflow)
+        self.bus.publish(EventType.WORKFLOW_ACCEPTED, workflow)
         self._send(workflow, 0)
         return workflow
 
@@ -45,14 +44,14 @@ class FailoverRunner:
     def _send(self, workflow: Workflow, index: int) -> None:
         workflow.current = index
         item = workflow.items[index]
-        request = {key: value for key, value in item.request.items() if key != "failover"}
-        message = self.engine.send(request, api=workflow.api, workflow_uuid=workflow.workflow_uuid,
-                                   workflow_kind=workflow.kind)
+        message = self.engine.send(item.command, workflow_uuid=workflow.workflow_uuid, workflow_kind=workflow.kind,
+                                   item=(index + 1, len(workflow.items)))
         item.message_uuid = message.message_uuid
         item.sent_at = message.created_at
         item.state = "sent"
         self._arm_decision(workflow, index)
-        self.bus.publish("workflow.updated", workflow)
+        self.store.save_workflow(workflow)
+        self.bus.publish(EventType.WORKFLOW_UPDATED, workflow)
 
     def _arm_decision(self, workflow: Workflow, index: int) -> None:
         """Decide when the item is sent (kept with it: its message may be pruned before a restart re-arms it)."""
@@ -61,13 +60,13 @@ class FailoverRunner:
             item.decision = self._decision(item)
         if item.decision is not None:
             at, state = item.decision
-            self.clock.call_at(at, self._decide, workflow, index, state, priority=PRIORITY_DECISION)
+            self.clock.call_at(at, self._decide, workflow.workflow_uuid, index, state, priority=PRIORITY_DECISION)
 
     def _decision(self, item: WorkflowItem) -> tuple[float, str] | None:
         """(when, the item's end state): its first status that meets its condition or fails, unless it expires
-        first (met exactly at expiry counts as met); None if it never ends (stuck, and no expiry_time)."""
+        first (met exactly at expiry counts as met); None if it never ends (stuck, and no expiry)."""
         message = self.store.get_message(item.message_uuid) if item.message_uuid else None
-        needed = SATISFIES[item.failover["condition_status"]] if item.failover else DELIVERED
+        needed = SATISFIES[item.failover.condition_status] if item.failover else DELIVERED
         decision = None
         for entry in (message.history + (message.plan or [])) if message else ():
             if entry.status in needed:
@@ -76,13 +75,16 @@ class FailoverRunner:
             if entry.status in FAILED_STATUSES:
                 decision = (entry.timestamp, "failed")
                 break
-        if item.failover and "expiry_time" in item.failover:  # /v1 failover has no expiry
-            expires = round_ms(item.sent_at + item.failover["expiry_time"])
+        if item.failover and item.failover.expiry_time is not None:
+            expires = round_ms(item.sent_at + item.failover.expiry_time)
             if decision is None or decision[0] > expires:
                 decision = (expires, "expired")
         return decision
 
-    def _decide(self, workflow: Workflow, index: int, state: str) -> None:
+    def _decide(self, workflow_uuid: str, index: int, state: str) -> None:
+        workflow = self.store.get_workflow(workflow_uuid)
+        if workflow is None:
+            return  # pruned or reset meanwhile
         item = workflow.items[index]
         if not (workflow.status == "in_progress" and workflow.current == index and item.state == "sent"):
             return
@@ -101,4 +103,5 @@ class FailoverRunner:
         for item in workflow.items:
             if item.state == "pending":
                 item.state = "skipped"
-        self.bus.publish("workflow.finished", workflow)
+        self.store.save_workflow(workflow)
+        self.bus.publish(EventType.WORKFLOW_FINISHED, workflow)

@@ -9,6 +9,7 @@ from faker import Faker
 
 from ..ids import new_uuid
 from .clock import Clock
+from .commands import InjectInbound
 from .models import Message, StatusEntry, compact_json
 
 MEDIA_EXTENSIONS = {"image": "jpg", "audio": "mp3", "video": "mp4", "file": "pdf"}
@@ -61,11 +62,11 @@ class InboundFaker:
         name = self.faker.file_name(extension=MEDIA_EXTENSIONS[kind])
         return f"https://scontent.xx.fbcdn.net/v/t1.15752-9/{self._digits(17)}_{name}"
 
-    def build(self, request: dict[str, Any], clock: Clock) -> Message:
+    def build(self, command: InjectInbound, clock: Clock) -> Message:
         now = clock.now()
-        sender = self.address(request.get("from"), self._digits(16))
-        page = self.address(request.get("to"), self.page_id)
-        body = {"to": page, "from": sender, "message": {"content": self.content(request.get("content"))}}
+        sender = self.address(command.sender, self._digits(16))
+        page = self.address(command.to, self.page_id)
+        body = {"to": page, "from": sender, "message": {"content": self.content(command.content)}}
         return Message(message_uuid=new_uuid(), channel="messenger", direction="inbound",
-                       recipient=page["id"], peer=sender["id"], raw=compact_json(body), created_at=now, api="beta",
-                       history=[StatusEntry("received", now)])
+                       recipient=page["id"], peer=sender["id"], raw=compact_json(body), created_at=now,
+                       api=command.generation, history=[StatusEntry("received", now)])

@@ -3,8 +3,6 @@
 
 window.MockApi = (() => {
   const token = new URLSearchParams(location.search).get("token");
-  const EVENT_TYPES = ["message.accepted", "message.status", "inbound.received", "workflow.accepted",
-    "workflow.updated", "workflow.finished", "webhook.queued", "webhook.attempt", "config.changed", "mock.reset"];
   const RESTART_DELAY_MS = 1500;
 
   class ApiError extends Error {
@@ -37,11 +35,25 @@ window.MockApi = (() => {
     return parsed.href;
   }
 
+  /** The event types the server publishes; asked again until it answers (it may be restarting). */
+  async function listEventTypes(onState) {
+    for (;;) {
+      try {
+        return (await call("GET", "/_mock/event-types")).event_types;
+      } catch (error) {
+        onState("reconnecting");
+        await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+      }
+    }
+  }
+
   /**
-   * Follow /_mock/events. EventSource retries by itself after a dropped connection; when it gives up
-   * (an HTTP error while the server restarts) a new one is opened. `hello` marks every (re)connection.
+   * Follow /_mock/events, every type the server lists at /_mock/event-types. EventSource retries by itself after a
+   * dropped connection; when it gives up (an HTTP error while the server restarts) a new one is opened. `hello`
+   * marks every (re)connection.
    */
-  function follow(onEvent, onState) {
+  async function follow(onEvent, onState) {
+    const eventTypes = await listEventTypes(onState);
     let source = null;
     const open = () => {
       source = new EventSource(pageUrl("/_mock/events"));
@@ -49,7 +61,7 @@ window.MockApi = (() => {
         onState("live");
         onEvent("hello", {});
       });
-      for (const type of EVENT_TYPES) {
+      for (const type of eventTypes) {
         source.addEventListener(type, (event) => onEvent(type, JSON.parse(event.data)));
       }
       source.onerror = () => {

@@ -1,0 +1,40 @@
+"""/beta and /v0.1: the 2018 request shapes as commands, and their dialect (400 Invalid Parameters)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import Backend
+from ..simulation.commands import Failover, SendMessage, StartWorkflow
+from .errors import invalid_parameters
+from .parsing import read_json
+from .registry import Dialect
+
+DIALECT = Dialect(read=read_json, invalid=invalid_parameters, error_statuses=(400, 401, 408, 413, 415))
+
+
+def message_command(body: dict[str, Any], generation: str) -> SendMessage:
+    to = body["to"]
+    return SendMessage(channel=to["type"], to=to, sender=body["from"], message=body["message"],
+                       generation=generation, client_ref=body.get("client_ref"))
+
+
+def workflow_command(body: dict[str, Any], kind: str, generation: str) -> StartWorkflow:
+    steps = tuple((message_command(item, generation), _failover(item.get("failover"))) for item in body["workflow"])
+    return StartWorkflow(kind=kind, template=body["template"], steps=steps, generation=generation)
+
+
+def _failover(given: dict[str, Any] | None) -> Failover | None:
+    return Failover(given["condition_status"], given.get("expiry_time")) if given else None
+
+
+def send_message(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, str]:
+    return {"message_uuid": backend.send_message(message_command(body, generation)).message_uuid}
+
+
+def start_workflow(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, str]:
+    return {"workflow_uuid": backend.start_workflow(workflow_command(body, "workflow", generation)).workflow_uuid}
+
+
+def start_dispatch(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, str]:
+    return {"dispatch_uuid": backend.start_workflow(workflow_command(body, "dispatch", generation)).workflow_uuid}

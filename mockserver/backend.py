@@ -1,0 +1,289 @@
+"""One account's mock: its records (through its Store), clock, rules, webhook settings and lanes.
+
+Everything the control API does to an account is a method here; nothing here knows of HTTP.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .config import Settings
+from .deliveries import Delivery
+from .payloads import WebhookRenderers
+from .simulation.channels import merge_profiles
+from .simulation.clock import LAST_INSTANT, Clock, iso, parse_iso, resumed_now
+from .simulation.commands import InjectInbound, SendMessage, StartWorkflow
+from .simulation.engine import Engine
+from .simulation.events import Event, EventBus, EventType
+from .simulation.failover import FailoverRunner
+from .simulation.inbound import InboundFaker
+from .simulation.models import Message, Workflow
+from .simulation.rules import Rule, RuleBook
+from .simulation.store import Store
+from .webhooks import WebhookClient, WebhookDispatcher, WebhookPolicy
+
+DEMO_REPLY_CHANCE = 0.5
+DEFAULT_ACCOUNT = "default"
+
+
+class ClockRefused(ValueError):
+    """The clock cannot be moved as asked: `kind` is "backwards" or "overflow"."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Backend:
+    def __init__(self, account: str, settings: Settings, make_store: Callable[[Callable[[], float]], Store],
+                 client: WebhookClient, renderers: Mapping[str, WebhookRenderers]) -> None:
+        self.account = account
+        self.settings = settings
+        start = parse_iso(settings.start_time) if settings.start_time else None
+        self.clock = Clock(settings.clock, settings.time_scale, start)
+        self.store = store = make_store(self.clock.now)
+        self.bus = EventBus()
+        self.rules = RuleBook(settings.rules)
+        self.profile_overrides: dict[str, Any] = dict(settings.profiles)
+        self.engine = Engine(self.clock, store, self.bus, self.rules, merge_profiles(self.profile_overrides),
+                             settings.seed, watched=self._statuses_watched)
+        self.bus.on_first_watcher = self.engine.watch_all
+        self.failover = FailoverRunner(self.clock, store, self.bus, self.engine)
+        self.inbound = InboundFaker(settings.seed)
+        self.policy = WebhookPolicy(
+            status_url=settings.status_url, inbound_url=settings.inbound_url,
+            signature_secret=settings.signature_secret, api_key=settings.api_key,
+            timeout=settings.webhook_timeout, retry_base=settings.webhook_retry_base,
+            retry_max_delay=settings.webhook_retry_max_delay, max_attempts=settings.webhook_max_attempts,
+            max_pending=settings.webhook_max_pending)
+        self.webhooks = WebhookDispatcher(self.policy, self.clock, store, self.bus, client, renderers)
+        self.clock.on_settle(self.webhooks.settle)
+        self.demo_mode = settings.demo_mode
+        self._demo_rng = random.Random(settings.seed)
+        self._config_changes: dict[str, Any] = {}  # run-time changes, kept by the store
+        self.bus.subscribe(self._demo_reply, (EventType.MESSAGE_STATUS,))
+
+    # -- starting and restoring -----------------------------------------------------------------
+    def start(self) -> None:
+        """On the running loop: arm the real-time wake-up, and resume what the store already holds."""
+        saved = self.store.settings()
+        if "config" in saved:
+            self._apply_config(saved["config"])
+            self._config_changes = dict(saved["config"])
+        if "rules" in saved:
+            self.rules.user = [Rule.from_dict(data) for data in saved["rules"]]
+        if "clock" in saved:
+            self.clock.resume_at(resumed_now(saved["clock"]))
+        else:
+            self.clock.set_mode(self.clock.mode)
+        self.clock.on_change = self._save_clock
+        for message in self.store.planned_messages():
+            self.engine.resume(message)
+        for workflow in self.store.unfinished_workflows():
+            self.failover.resume(workflow)
+        for delivery in self.store.pending_deliveries():
+            self.webhooks.resume(delivery)
+
+    def _save_clock(self) -> None:
+        self.store.save_setting("clock", self.clock.snapshot())
+
+    # -- acting ---------------------------------------------------------------------------------
+    def send_message(self, command: SendMessage) -> Message:
+        return self.engine.send(command)
+
+    def start_workflow(self, command: StartWorkflow) -> Workflow:
+        return self.failover.start(command)
+
+    def receive_inbound(self, command: InjectInbound) -> Message:
+        message = self.inbound.build(command, self.clock)
+        self.engine.record_inbound(message)
+        return message
+
+    def add_rule(self, data: dict[str, Any]) -> Rule:
+        rule = self.rules.add(data)
+        self._rules_changed()
+        return rule
+
+    def all_rules(self) -> list[Rule]:
+        """User rules first, then the built-in ones: the order they are tried in."""
+        return self.rules.all()
+
+    def delete_rule(self, rule_id: str) -> bool:
+        deleted = self.rules.delete(rule_id)
+        if deleted:
+            self._rules_changed()
+        return deleted
+
+    def _rules_changed(self) -> None:
+        self.store.save_setting("rules", [rule.to_dict() for rule in self.rules.user])
+        self.bus.publish(EventType.RULES_CHANGED, self.rules)
+
+    def reset(self) -> None:
+        """All messages, workflows, deliveries, timers and user rules gone; seeded randomness restarts."""
+        self.clock.clear()
+        self.webhooks.reset()
+        self.store.reset()
+        self.rules.reset()
+        self.engine.reset()
+        self.inbound.reset()
+        self._demo_rng = random.Random(self.settings.seed)
+        self.bus.publish(EventType.MOCK_RESET, None)
+
+    async def advance(self, seconds: float | None = None, to: float | None = None) -> float:
+        """Move the clock forward by `seconds` or to the instant `to`, firing everything due in order."""
+        now = self.clock.now()
+        target = now + seconds if seconds is not None else to
+        if target < now:
+            raise ClockRefused("backwards", f"'to' is before the clock's current time {iso(now)}")
+        if target > LAST_INSTANT:
+            raise ClockRefused("overflow", f"The clock ({iso(now)}) cannot move past {iso(LAST_INSTANT)}")
+        return await self.clock.advance_to(target)
+
+    # -- reading --------------------------------------------------------------------------------
+    def message(self, message_uuid: str) -> Message | None:
+        return self.store.get_message(message_uuid)
+
+    def messages(self, to: str | None = None, channel: str | None = None, status: str | None = None,
+                 direction: str | None = None, limit: int | None = None) -> list[Message]:
+        """Newest first."""
+        return self.store.find_messages(to=to, channel=channel, status=status, direction=direction, limit=limit)
+
+    def workflow(self, workflow_uuid: str) -> Workflow | None:
+        return self.store.get_workflow(workflow_uuid)
+
+    def workflows(self, status: str | None = None, limit: int | None = None) -> list[Workflow]:
+        return self.store.find_workflows(status=status, limit=limit)
+
+    def deliveries(self, subject_uuid: str | None = None, kind: str | None = None,
+                   limit: int | None = None) -> list[Delivery]:
+        return self.store.find_deliveries(subject_uuid=subject_uuid, kind=kind, limit=limit)
+
+    def message_detail(self, message: Message) -> dict[str, Any]:
+        data = message.to_dict()
+        deliveries = self.store.find_deliveries(subject_uuid=message.message_uuid)
+        data["webhooks"] = [delivery.to_dict() for delivery in reversed(deliveries)]
+        return data
+
+    async def wait_for_message(self, message_uuid: str | None, to: str | None, status: str | None,
+                               timeout: float) -> Message | None:
+        """The message (by uuid, else the newest to `to`) once it has reached `status` (any: None); None when
+        the wall-time `timeout` passes first. A KeyError for a uuid nobody knows."""
+        if message_uuid is not None and self.store.get_message(message_uuid) is None:
+            raise KeyError(message_uuid)
+
+        def probe() -> Message | None:
+            if message_uuid is not None:
+                message = self.store.get_message(message_uuid)
+                candidates = [message] if message else []
+            else:
+                candidates = self.store.find_messages(to=to)
+            return next((m for m in candidates if status is None or m.reached(status)), None)
+
+        return await self.bus.wait_for(probe, timeout)
+
+    async def wait_for_workflow(self, workflow_uuid: str, status: str | None, timeout: float) -> Workflow | None:
+        if self.store.get_workflow(workflow_uuid) is None:
+            raise KeyError(workflow_uuid)
+
+        def probe() -> Workflow | None:
+            workflow = self.store.get_workflow(workflow_uuid)
+            return workflow if workflow and (status is None or workflow.status == status) else None
+
+        return await self.bus.wait_for(probe, timeout)
+
+    def conversations(self) -> list[dict[str, Any]]:
+        """One entry per (channel, end user), newest conversation first."""
+        return self.store.conversation_summaries()
+
+    def conversation(self, channel: str, peer: str) -> list[dict[str, Any]]:
+        return [message.to_dict() for message in self.store.conversation(channel, peer)]
+
+    def upcoming(self) -> tuple[int, float | None]:
+        """Pending timers, counting a message that takes its next step when read as one; the earliest due."""
+        count, first = self.engine.unwatched()
+        due = self.clock.next_due()
+        if first is None or (due is not None and due < first):
+            first = due
+        return self.clock.pending + count, first
+
+    def clock_view(self) -> dict[str, Any]:
+        pending_timers, due = self.upcoming()
+        return {"mode": self.clock.mode, "time_scale": self.clock.time_scale, "now": self.clock.now_iso(),
+                "next_due": iso(due) if due is not None else None, "pending_timers": pending_timers}
+
+    def health(self) -> dict[str, Any]:
+        pending_timers, _ = self.upcoming()
+        return {"clock": self.clock.mode, "now": self.clock.now_iso(), "counts": self.store.counts(),
+                "pruned": self.store.pruned, "pending_timers": pending_timers,
+                "pending_webhooks": self.webhooks.pending_count()}
+
+    # -- configuration --------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {
+            "status_url": self.policy.status_url,
+            "inbound_url": self.policy.inbound_url,
+            "signature_secret": self.policy.signature_secret,
+            "time_scale": self.clock.time_scale,
+            "clock": self.clock.mode,
+            "demo_mode": self.demo_mode,
+            "auth": self.settings.auth,
+            "seed": self.settings.seed,
+            "profiles": {channel: {"delays": p.delays, "jitter": p.jitter, "price": p.price,
+                                   "reply_delay": p.reply_delay}
+                         for channel, p in self.engine.profiles.items()},
+            "webhook_timeout": self.policy.timeout,
+            "webhook_retry_base": self.policy.retry_base,
+            "webhook_retry_max_delay": self.policy.retry_max_delay,
+            "webhook_max_attempts": self.policy.max_attempts,
+            "history_limit": self.store.history_limit,
+        }
+
+    def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge the given keys (already validated against schemas/control/config-update.json)."""
+        self._apply_config(changes)
+        if self._statuses_watched():
+            self.engine.watch_all()
+        self._keep_config_changes(changes)
+        self.bus.publish(EventType.CONFIG_CHANGED, self.config(), changes)
+        return self.config()
+
+    def _apply_config(self, changes: dict[str, Any]) -> None:
+        if "profiles" in changes:
+            overrides = {**self.profile_overrides}
+            for channel, override in (changes["profiles"] or {}).items():
+                overrides[channel] = {**overrides.get(channel, {}), **override}
+            self.engine.profiles = merge_profiles(overrides)
+            self.profile_overrides = overrides
+        for key in ("status_url", "inbound_url", "signature_secret"):
+            if key in changes:
+                setattr(self.policy, key, changes[key])
+        if "time_scale" in changes:
+            self.clock.set_time_scale(changes["time_scale"])
+        if "clock" in changes:
+            self.clock.set_mode(changes["clock"])
+        if "demo_mode" in changes:
+            self.demo_mode = changes["demo_mode"]
+
+    def _keep_config_changes(self, changes: dict[str, Any]) -> None:
+        """The store keeps the run-time changes (not the whole config), so a restart with other flags keeps the rest."""
+        self._config_changes.update({key: value for key, value in changes.items() if key != "profiles"})
+        if "profiles" in changes:
+            self._config_changes["profiles"] = self.profile_overrides
+        self.store.save_setting("config", dict(self._config_changes))
+
+    def _statuses_watched(self) -> bool:
+        return bool(self.policy.status_url) or self.demo_mode or self.bus.watchers > 0
+
+    # -- demo mode: simulated users answer -------------------------------------------------------
+    def _demo_reply(self, event: Event) -> None:
+        message = event.subject
+        if not (self.demo_mode and event.detail.status == "read" and message.channel == "messenger"):
+            return
+        if self._demo_rng.random() >= DEMO_REPLY_CHANCE:
+            return
+        record = message.record
+        reply = InjectInbound(sender=record["to"], to=record["from"], content=None, generation=message.api)
+        delay = self.engine.profiles["messenger"].reply_delay * self._demo_rng.uniform(0.5, 1.5)
+        self.clock.call_later(round(delay, 3), self.receive_inbound, reply)
