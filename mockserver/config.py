@@ -76,7 +76,7 @@ class Settings:
 # Settings that only a config file can hold (structured values).
 FILE_ONLY = frozenset({"rules", "profiles"})
 _TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+_FALSE = ("0", "false", "no", "off", "")
 _SHOWN_LENGTH = 60
 
 
@@ -101,7 +101,8 @@ def _default_contract() -> Contract:
 
 def _parse(name: str, raw: str) -> Any:
     """A flag's or an environment variable's text as the setting's type; text that is not one stays text, for the
-    schema to refuse in its own words. An empty text unsets a setting that has no default."""
+    schema to refuse in its own words. An empty text unsets a setting that has no default, and is false for a
+    boolean."""
     default = getattr(Settings(), name)
     if default is None:
         return raw or None
@@ -204,8 +205,13 @@ def _layers(flags: Mapping[str, Any], environ: Mapping[str, str]) -> list[_Layer
                          lambda name: f"from {ENV_PREFIX}{name.upper()}"))
     layers.append(_Layer({name: _parse(name, value) if isinstance(value, str) else value
                           for name, value in given.items()},
-                         lambda name: "from --" + name.replace("_", "-")))
+                         _flag_source))
     return layers
+
+
+def _flag_source(name: str) -> str:
+    # rules and profiles have no flag: they come this way only from code (the pytest plugin's settings)
+    return "as given" if name in FILE_ONLY else "from --" + name.replace("_", "-")
 
 
 def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None,

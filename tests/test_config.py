@@ -202,8 +202,8 @@ async def test_flag_env_file_and_put_config_refuse_a_value_alike(mock, tmp_path,
 
 
 def test_an_empty_flag_or_variable_unsets_a_setting_without_default():
-    settings = load_settings(_flags("--status-url", ""), environ={"MOCK_SIGNATURE_SECRET": ""})
-    assert (settings.status_url, settings.signature_secret) == (None, None)
+    settings = load_settings(_flags("--status-url", ""), environ={"MOCK_SIGNATURE_SECRET": "", "MOCK_DEMO_MODE": ""})
+    assert (settings.status_url, settings.signature_secret, settings.demo_mode) == (None, None, False)
 
 
 @pytest.mark.parametrize(("flags", "expected"), [
