@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
-from mockserver.cli import build_parser
-from mockserver.config import ConfigError, Settings, load_settings, setting_names
+from mockserver.cli import build_parser, shown_default
+from mockserver.config import FILE_ONLY, ConfigError, Settings, load_settings, setting_names
 
 
 def _flags(*argv: str) -> dict:
@@ -127,3 +128,133 @@ async def test_bad_profile_is_a_problem_not_a_crash(mock):
     assert response.status == 400
     names = sorted(p["name"] for p in (await response.json())["invalid_parameters"])
     assert names == ["profiles.fax", "profiles.sms.jitter"]
+
+
+# -- one schema (schemas/control/settings.json) for every way a setting comes -------------------------------
+def _file(tmp_path, text: str, name: str = "mock.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _refusal(tmp_path, text: str) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_flags("--config", _file(tmp_path, text)), environ={})
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("port = 81.5", "port: must be an integer (got 81.5, in config file "),
+    ("port = true", "port: must be an integer (got true, in config file "),
+    ("status_url = 5", "status_url: must be a string or null (got 5, in config file "),
+    ('status_url = "notaurl"', 'status_url: must be an http or https URL (got "notaurl", in config file '),
+    ("profiles = 3", "profiles: must be an object (got 3, in config file "),
+    ("public_key = 5", "public_key: must be a string or null (got 5, in config file "),
+    ('[profiles.sms]\njitter = "lots"', 'profiles.sms.jitter: must be a number (got "lots", in config file '),
+    ("[profiles.pigeon]", "profiles.pigeon: is not a channel (profiles are for sms, messenger, viber_service_msg)"),
+    ("[profiles.sms.delays]\nread = 5", "profiles.sms.delays.read: is not a status of sms"),
+    ('[[rules]]\noutcome = "undeliverable"',
+     "rules.0.error_code: is required when outcome is rejected or undeliverable (in config file "),
+    ('[[rules]]\noutcome = "boom"', 'rules.0.outcome: must be one of: delivered, read, rejected, undeliverable'),
+    ('[[rules]]\noutcome = "slow"\nmatch = {to_pattern = "(["}', "rules.0.match.to_pattern: is not a valid RE2"),
+    ('[[rules]]\nid = "a"\noutcome = "slow"\n[[rules]]\nid = "a"\noutcome = "read"',
+     "rules.1.id: is already the id of rules.0"),
+    ('start_time = "2020-02-30T00:00:00Z"', "start_time: is not a valid date-time: day is out of range"),
+    ("prot = 1", "prot: is not a setting (got 1, in config file "),
+])
+def test_a_bad_config_file_value_is_refused_naming_it(tmp_path, text, expected):
+    assert expected in _refusal(tmp_path, text)
+
+
+def test_an_integral_float_port_in_a_file_is_the_int():
+    settings = load_settings({"port": 8080.0, "time_scale": 1}, environ={})
+    assert (settings.port, type(settings.port), settings.time_scale, type(settings.time_scale)) == (
+        8080, int, 1.0, float)
+
+
+def test_good_config_file_profiles_and_rules_load(tmp_path):
+    settings = load_settings(_flags("--config", _file(tmp_path, (
+        '[profiles.messenger.delays]\nread = 30\n[[rules]]\noutcome = "rejected"\nerror_code = 1020\n'
+        'match = {to_pattern = "4420.*"}\n'))), environ={})
+    assert settings.profiles == {"messenger": {"delays": {"read": 30}}}
+    assert settings.rules[0]["match"] == {"to_pattern": "4420.*"}
+
+
+@pytest.mark.parametrize(("name", "text", "body", "reason"), [
+    ("status_url", "notaurl", "notaurl", "must be an http or https URL"),
+    ("inbound_url", "ftp://x/in", "ftp://x/in", "must be an http or https URL"),
+    ("time_scale", "0", 0, "must be greater than 0"),
+    ("time_scale", "fast", "fast", "must be a number"),
+    ("demo_mode", "perhaps", "perhaps", "must be a boolean"),
+    ("clock", "sundial", "sundial", "must be one of: real, manual"),
+])
+async def test_flag_env_file_and_put_config_refuse_a_value_alike(mock, tmp_path, name, text, body, reason):
+    config = _file(tmp_path, json.dumps({name: body}), "mock.json")
+    ways = [(_flags(), {"MOCK_" + name.upper(): text}), (_flags("--config", config), {})]
+    if not isinstance(getattr(Settings(), name), bool):  # a boolean flag takes no value: --demo-mode, --no-demo-mode
+        ways.append((_flags("--" + name.replace("_", "-"), text), {}))
+    for flags, environ in ways:
+        with pytest.raises(ConfigError, match=f"^{re.escape(name)}: {re.escape(reason)} "):
+            load_settings(flags, environ=environ)
+    response = await mock.put("/_mock/config", json={name: body})
+    assert response.status == 400
+    assert (await response.json())["invalid_parameters"] == [{"name": name, "reason": reason}]
+
+
+def test_an_empty_flag_or_variable_unsets_a_setting_without_default():
+    settings = load_settings(_flags("--status-url", ""), environ={"MOCK_SIGNATURE_SECRET": "", "MOCK_DEMO_MODE": ""})
+    assert (settings.status_url, settings.signature_secret, settings.demo_mode) == (None, None, False)
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    (("--start-time", "tomorrow"), 'start_time: must be an ISO 8601 date-time with Z or an offset, e.g. '
+                                   '2020-01-01T14:00:00Z (got "tomorrow", from --start-time)'),
+    (("--public-key", "missing.pem"), 'public_key: cannot be read: No such file or directory (got "missing.pem", '
+                                      'from --public-key)'),
+])
+def test_a_bad_flag_is_refused_naming_the_flag(flags, expected):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_flags(*flags), environ={})
+    assert str(raised.value) == expected
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"not a key\n", "is not a PEM RSA key"),
+    (b"\xff\xfe\x00", "is not a PEM file (it is not text)"),
+])
+def test_a_public_key_file_that_is_no_key_is_refused(tmp_path, content, reason):
+    key = tmp_path / "key.pem"
+    key.write_bytes(content)
+    with pytest.raises(ConfigError, match=re.escape(f"public_key: {reason} (got ")):
+        load_settings({}, environ={"MOCK_PUBLIC_KEY": str(key)})
+
+
+async def test_put_config_refuses_read_delays_for_sms_but_not_for_messenger(mock):
+    response = await mock.put("/_mock/config", json={"profiles": {"sms": {"delays": {"read": 5}}}})
+    assert response.status == 400
+    assert [p["name"] for p in (await response.json())["invalid_parameters"]] == ["profiles.sms.delays.read"]
+    response = await mock.put("/_mock/config", json={"profiles": {"messenger": {"delays": {"read": 5}}}})
+    assert response.status == 200
+    assert (await response.json())["profiles"]["messenger"]["delays"]["read"] == 5
+
+
+async def test_clock_advance_names_an_unknown_key_as_the_reason(mock):
+    response = await mock.post("/_mock/clock/advance", json={"seconds": 1, "extra": 1})
+    assert response.status == 400
+    assert (await response.json())["invalid_parameters"] == [{"name": "extra", "reason": "is not allowed"}]
+    response = await mock.post("/_mock/clock/advance", json={"seconds": 1, "to": "2030-01-01T00:00:00Z"})
+    both = [{"name": "", "reason": "must have only one of seconds, to"}]
+    assert (await response.json())["invalid_parameters"] == both
+
+
+def test_help_shows_every_flags_default():
+    result = subprocess.run([sys.executable, "-m", "mockserver", "--help"], capture_output=True, text=True,
+                            check=True, env={"COLUMNS": "200", "PATH": "", "PYTHONPATH": ":".join(sys.path)})
+    options = result.stdout.split("options:")[1]
+    blocks = {block.split()[0].rstrip(","): " ".join(block.split()) for block in re.split(r"\n(?=  --)", options)
+              if block.startswith("  --")}
+    for name in set(setting_names()) - FILE_ONLY:
+        flag = "--" + name.replace("_", "-")
+        assert f"(default: {shown_default(name)})" in blocks[flag], flag
+    assert "(default: 8181)" in blocks["--port"] and "(default: 1)" in blocks["--time-scale"]
+    assert "(default: off)" in blocks["--demo-mode"] and "(default: info)" in blocks["--log-level"]

@@ -58,6 +58,7 @@ WORKFLOW = _object(
 RULE = _object({"id": {"type": "string"}, "match": {"type": "object"}, "outcome": {"type": "string"},
                 "builtin": {"type": "boolean"}},
                {"error_code": {"type": "integer"}, "delay_factor": {"type": "number"},
+                "source": {"enum": ["builtin", "config", "api"]},
                 "description": {"type": "string"}})
 
 CLOCK = _object({"mode": {"enum": ["real", "manual"]}, "time_scale": {"type": "number"}, "now": TIME,
