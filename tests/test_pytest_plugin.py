@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -510,3 +511,29 @@ def test_a_mock_server_that_cannot_start_says_why() -> None:
     with pytest.raises(MockStartError, match=r"the mock did not start:(.|\n)*clock"):
         server.start()
     assert (server.url, server.process) == ("", None)
+
+
+def test_a_mock_server_stops_when_the_process_that_started_it_dies(tmp_path: Path) -> None:
+    script = tmp_path / "starts_and_dies.py"
+    script.write_text("import time\nfrom mockserver.client import MockServer\n"
+                      "server = MockServer()\nserver.start()\nprint(server.process.pid, flush=True)\ntime.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+
+    parent.kill()  # SIGKILL: no cleanup runs in the parent
+    parent.wait()
+
+    deadline = time.monotonic() + 15
+    while pid_alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(child)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether the process runs (a zombie the parent has not reaped yet counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
