@@ -1,8 +1,9 @@
 """Example: testing an app that sends messages (examples/my_app.py) with the mockserver pytest plugin.
 
 Installing the mockserver package is enough: pytest finds the plugin and its `messages_mock` fixture, a client
-of a mock started for the session (manual clock, fresh state for each test). Async tests need pytest-asyncio
-with `asyncio_mode = "auto"`, or pytest-aiohttp.
+of a mock started for the session (manual clock, fresh state and config for each test). The async tests need an
+asyncio plugin: pytest-aiohttp (it installs pytest-asyncio), with `asyncio_mode = "auto"` and
+`asyncio_default_fixture_loop_scope = "function"` under [tool.pytest.ini_options] (as in the README).
 
 Against a mock that already runs (a container in CI): `pytest --mock-url http://localhost:8181` (or MOCK_URL);
 set WEBHOOK_HOST to the name under which that mock reaches this test process (e.g. host.docker.internal).
@@ -18,7 +19,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from my_app import create_app
 
-from mockserver.pytest_plugin import MockClient
+from mockserver.client import MockClient
 
 WEBHOOK_HOST = os.environ.get("WEBHOOK_HOST", "127.0.0.1")
 CUSTOMER = "447700900123"
