@@ -349,7 +349,7 @@ class MockServer:
             if self._launch(port):
                 self.settings["port"] = port
                 return
-            if fixed or "address already in use" not in self.output().lower():
+            if fixed or "already in use" not in self.output().lower():
                 break
         raise MockStartError(f"the mock did not start:\n{self.output()}")
 
