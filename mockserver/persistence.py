@@ -265,11 +265,13 @@ def _migrate_from_1(db: sqlite3.Connection) -> None:
         workflow = orjson.loads(data)
         workflow["items"] = [_item_from_1(item, workflow["api"]) for item in workflow["items"]]
         db.execute("UPDATE workflows SET data = ? WHERE seq = ?", (orjson.dumps(workflow), seq))
-    for seq, body, data in list(db.execute("SELECT seq, body, data FROM messages WHERE body LIKE '%workflow_item%'")):
-        message, position = orjson.loads(data), orjson.loads(body).get("workflow_item") or {}
-        message["item_number"] = int(position["item_number"]) if position else None
-        message["items_number"] = int(position["items_number"]) if position else None
-        db.execute("UPDATE messages SET data = ? WHERE seq = ?", (orjson.dumps(message), seq))
+    for seq, body, data in list(db.execute("SELECT seq, body, data FROM messages")):
+        position = orjson.loads(body).get("workflow_item")  # /v1 failover items kept their place in the body
+        if position:
+            message = orjson.loads(data)
+            message["item_number"], message["items_number"] = (int(position["item_number"]),
+                                                               int(position["items_number"]))
+            db.execute("UPDATE messages SET data = ? WHERE seq = ?", (orjson.dumps(message), seq))
 
 
 def _item_from_1(item: dict[str, Any], generation: str) -> dict[str, Any]:
