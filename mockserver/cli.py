@@ -194,3 +194,5 @@ def _serve(settings: Settings, contract: Contract, server_tls: tls.ServerTls | N
               header_timeout=settings.header_timeout)
     except OSError as exc:  # the port was taken after check_bindable let it go
         _fail(bind_problem(exc, settings.host, settings.port))
+    except ConfigError as exc:  # e.g. a state file whose records cannot be read
+        _fail(str(exc))

@@ -68,7 +68,11 @@ class Table:
     def read(self, db: sqlite3.Connection, account: str) -> Iterator[Any]:
         rows = db.execute(f"SELECT seq, body, data FROM {self.name} WHERE account = ? ORDER BY seq", (account,))
         for seq, body, data in rows:
-            record = self.load(body, data)
+            try:
+                record = self.load(body, data)
+            except (ValueError, KeyError, TypeError) as exc:  # orjson's errors are ValueErrors
+                raise StateFileError(f"{self.name} row {seq} of account {account} cannot be read: "
+                                     f"{type(exc).__name__}: {exc}") from None
             self.seqs[getattr(record, self.key)] = seq
             yield record
 
@@ -229,6 +233,8 @@ def _connect(path: str) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         hint = " (is another mock using it?)" if "locked" in str(exc) else ""
         raise StateFileError(f"state file {path}: {exc}{hint}") from exc
+    except (ValueError, KeyError, TypeError) as exc:  # a schema-1 record the migration cannot read
+        raise StateFileError(f"state file {path}: cannot be migrated: {type(exc).__name__}: {exc}") from exc
     return db
 
 
@@ -316,10 +322,17 @@ class StateFile:
     def store(self, account: str, now: Callable[[], float], history_limit: int) -> FileStore:
         """The account's store, filled with what the file holds for it."""
         store = self._stores[account] = FileStore(self, account, now, history_limit)
-        settings = {key: orjson.loads(data) for key, data in
-                    self.db.execute("SELECT key, data FROM meta WHERE account = ?", (account,))}
-        with _gc_paused():
-            store.load(self.db, settings)
+        try:
+            settings = {key: orjson.loads(data) for key, data in
+                        self.db.execute("SELECT key, data FROM meta WHERE account = ?", (account,))}
+        except ValueError as exc:
+            raise StateFileError(f"state file {self.path}: the settings of account {account} cannot be read: "
+                                 f"{exc}") from None
+        try:
+            with _gc_paused():
+                store.load(self.db, settings)
+        except StateFileError as exc:
+            raise StateFileError(f"state file {self.path}: {exc}") from None
         return store
 
     def report_restored(self, backends: Mapping[str, Backend]) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import orjson
 
 from mockserver.accounts import Accounts
 from mockserver.api.generations import WEBHOOK_RENDERERS
 from mockserver.config import Settings
+from mockserver.persistence import StateFile
 from mockserver.simulation.commands import SendMessage
 
 
@@ -83,3 +86,18 @@ async def test_a_schema_1_state_file_becomes_the_default_account(tmp_path):
     assert [rule.id for rule in default.rules.user] == ["r1"]
     await accounts.close()
     accounts.state.close(accounts.by_account())
+
+
+def test_a_state_file_with_an_unreadable_record_stops_the_start_with_one_line(tmp_path):
+    path = tmp_path / "bad.db"
+    _schema_1_file(str(path))
+    StateFile(str(path)).close({})  # now of schema 2
+    db = sqlite3.connect(path)
+    db.execute("UPDATE messages SET data = 'not json'")
+    db.commit()
+    db.close()
+    done = subprocess.run([sys.executable, "-m", "mockserver", "--port", "0", "--state-file", str(path)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "messages row 1 of account default cannot be read" in done.stderr
