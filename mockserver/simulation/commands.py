@@ -15,7 +15,7 @@ def address_of(address: dict[str, Any]) -> str:
     return address.get("number") or address.get("id") or ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only by convention: frozen would double the cost of making one, once per message
 class SendMessage:
     channel: str  # the simulation's channel: sms | messenger | viber_service_msg
     to: dict[str, Any]  # address objects: {"type": channel, "number" | "id": ...}
