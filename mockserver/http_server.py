@@ -99,6 +99,16 @@ class GuardedRequestHandler(RequestHandler):
         self._messages.append((_ErrInfo(status=408, exc=timeout, message=timeout.message), EMPTY_PAYLOAD))
         waiter.set_result(None)
 
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, web.RequestPayloadError):  # a body aiohttp read away after an answer that ignored it
+            cause = exc.__cause__
+            reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
+            log.warning("unreadable body after the answer from %s: %s; connection closed", peer_of(self.transport),
+                        reason.strip())
+            return
+        super().log_exception(*args, **kwargs)
+
     def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
         if not isinstance(exc, HttpProcessingError):  # a fault of the mock's, not of the request: aiohttp's answer
@@ -108,6 +118,12 @@ class GuardedRequestHandler(RequestHandler):
         response = problem.response()
         response.force_close()
         return response
+
+
+def peer_of(transport: asyncio.BaseTransport | None) -> str:
+    """The client's address, as aiohttp's request.remote gives it."""
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return str(peer[0]) if isinstance(peer, tuple | list) and peer else "an unknown client"
 
 
 class GuardedServer(web.Server):

@@ -213,3 +213,87 @@ def test_over_tls_too_a_long_header_is_a_431_and_a_trickled_head_a_408(tmp_path)
             status, _ = problem_of(exchange(sock, b"GET / HTTP/1.1\r\nHost: m\r\nX-Unfinished: 1"))
             assert status == 408 and 0.9 < time.monotonic() - started < 2.5
         assert "Traceback" not in mock.output()
+
+
+# -- bodies answered before they were read to the end -----------------------------------------------------------
+LIMIT = 262144  # the default max_body_bytes
+
+
+def post_head(length: bytes, *extra: bytes) -> bytes:
+    return (b"POST /beta/messages HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\nAuthorization: "
+            + BASIC.encode() + b"\r\n" + b"".join(line + b"\r\n" for line in extra) + length + b"\r\n\r\n")
+
+
+def chunked(body: bytes, size: int = 65536) -> bytes:
+    parts = [body[at:at + size] for at in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def says_close(head: bytes) -> bool:
+    return b"\r\nConnection: close\r\n" in head.partition(b"\r\n\r\n")[0] + b"\r\n"
+
+
+def log_lines(mock: LiveMock, text: str) -> list[str]:
+    return [line for line in mock.output().splitlines() if text in line]
+
+
+@pytest.mark.parametrize("request_bytes", [
+    post_head(b"Content-Length: %d" % (LIMIT + 1)) + b"x" * (LIMIT + 1),
+    post_head(b"Transfer-Encoding: chunked") + chunked(b"x" * (LIMIT + 1)),
+], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_is_a_413_and_the_connection_is_closed_and_logged_once(served, request_bytes):
+    before = len(log_lines(served, "413 Payload Too Large"))
+    with socket.create_connection(("127.0.0.1", port_of(served)), timeout=5) as sock:
+        answer = exchange(sock, request_bytes)  # reads until the server closes: a timeout here fails the test
+    status, problem = problem_of(answer)
+    assert status == 413 and says_close(answer)
+    detail = f"The request body is larger than the limit of {LIMIT} bytes"
+    assert problem["detail"] == detail
+    lines = log_lines(served, "413 Payload Too Large")
+    assert len(lines) == before + 1
+    assert lines[-1].endswith(f"WARNING mockserver.http: 413 Payload Too Large from 127.0.0.1: POST /beta/messages: "
+                              f"{detail}")
+    assert served_normally(served)
+
+
+async def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(served):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(served))
+    writer.write(post_head(b"Content-Length: %d" % (100 * LIMIT)))  # the head only: the body would be 25 MiB
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 413 ") and says_close(head)
+
+
+async def test_a_body_timeout_is_a_408_the_connection_is_closed_at_once_and_logged_once():
+    with running_mock("--clock", "manual", "--body-timeout", "1", "--log-level", "warning") as mock:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port_of(mock))
+        body = orjson.dumps(sms())
+        writer.write(post_head(b"Content-Length: %d" % len(body)))
+        trickling = asyncio.create_task(trickle(writer, body, 0.2))  # 30 s for the whole body
+        started = time.monotonic()
+        try:
+            answer = await asyncio.wait_for(reader.read(), 4)  # to the end: the server closed, still trickled at
+        finally:
+            trickling.cancel()
+            writer.close()
+        assert time.monotonic() - started < 2.5
+        status, problem = problem_of(answer)
+        assert status == 408 and problem["detail"] == "The request body did not arrive within 1 s"
+        assert says_close(answer)
+        [line] = log_lines(mock, "408")
+        assert line.endswith("WARNING mockserver.http: 408 Request Timeout from 127.0.0.1: POST /beta/messages: "
+                             "The request body did not arrive within 1 s")
+
+
+def test_a_broken_gzip_body_the_answer_did_not_read_is_one_warning_not_a_traceback(served):
+    body = b"\x00 not gzip at all"
+    answer = raw_request(served, b"POST /beta/messages HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\n"
+                         b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    assert problem_of(answer)[0] == 401  # no credentials: refused before the body is read
+    time.sleep(0.1)  # (wall time) aiohttp reads the body away after the answer
+    [line] = log_lines(served, "unreadable body after the answer")
+    assert line.endswith("WARNING mockserver.http: unreadable body after the answer from 127.0.0.1: "
+                         "Can not decode content-encoding: gzip; connection closed")
+    assert "Traceback" not in served.output()

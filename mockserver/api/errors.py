@@ -6,18 +6,23 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
 
 from ..contract import InvalidParameter
 
 log = logging.getLogger("mockserver.api")
+http_log = logging.getLogger("mockserver.http")
 PROBLEM_TYPE = "application/problem+json"
 API_ERRORS = "https://developer.nexmo.com/api-errors"
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
+# How a problem answered before the body was read to its end closes the connection: after reading the rest away
+# (aiohttp's lingering read, at most 10 s: a client still sending reads the answer rather than a reset), or at once.
+Close = Literal["drain", "now"]
 
 
 class Problem(Exception):
@@ -25,7 +30,7 @@ class Problem(Exception):
 
     def __init__(self, status: int, type: str, title: str, detail: str,
                  invalid_parameters: Iterable[InvalidParameter] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, close: Close | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.type = type
@@ -33,6 +38,7 @@ class Problem(Exception):
         self.detail = detail
         self.invalid_parameters = list(invalid_parameters) if invalid_parameters is not None else None
         self.headers = headers or {}
+        self.close = close  # answered before its body was read to the end: the connection cannot carry on
 
     def body(self, instance: str) -> dict[str, Any]:
         data: dict[str, Any] = {"type": self.type, "title": self.title, "detail": self.detail,
@@ -41,9 +47,40 @@ class Problem(Exception):
             data["invalid_parameters"] = [{"name": p.name, "reason": p.reason} for p in self.invalid_parameters]
         return data
 
-    def response(self) -> web.Response:
-        return web.Response(status=self.status, body=orjson.dumps(self.body(uuid.uuid4().hex)),
-                            content_type="application/json", headers=self.headers)
+    def response(self, response_class: Callable[..., web.Response] = web.Response) -> web.Response:
+        return response_class(status=self.status, body=_dumps(self.body(uuid.uuid4().hex)),
+                              content_type="application/json", headers=self.headers)
+
+
+def _dumps(data: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # a str with lone surrogates: request bytes aiohttp could not decode, reflected in a detail
+        return orjson.dumps(_readable(data))
+
+
+def _readable(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {key: _readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
+    return value
+
+
+class _ClosingResponse(web.Response):
+    """A response after which its connection is closed at once, without reading the rest of the body."""
+
+    def __init__(self, protocol: RequestHandler | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._protocol = protocol
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        await super().write_eof(data)
+        if self._protocol is not None:
+            self._protocol.force_close()  # the transport sends what is written, then closes
 
 
 def invalid_parameters(problems: list[InvalidParameter]) -> Problem:
@@ -79,9 +116,10 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> Proble
         return Problem(405, f"{API_ERRORS}#method-not-allowed", "Method Not Allowed",
                        f"{request.method} is not allowed on {request.path}; use {allowed}",
                        headers={"Allow": allowed})
-    if isinstance(exc, web.HTTPRequestEntityTooLarge):
-        return Problem(413, f"{API_ERRORS}#payload-too-large", "Payload Too Large",
-                       f"The request body is larger than the limit of {request.app[MAX_BODY_BYTES]} bytes")
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):  # the client may still be sending: aiohttp reads the rest
+        return Problem(413, f"{API_ERRORS}#payload-too-large", "Payload Too Large",  # away, then closes
+                       f"The request body is larger than the limit of {request.app[MAX_BODY_BYTES]} bytes",
+                       close="drain")
     return Problem(exc.status, f"{API_ERRORS}#http-{exc.status}", exc.reason, exc.text or exc.reason)
 
 
@@ -90,24 +128,35 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def problem_response(request: web.Request, exc: Exception) -> web.StreamResponse:
     """The answer to what a handler raised: a Problem as itself, an HTTP error as a Problem, a bug as a 500 one."""
-    if isinstance(exc, Problem):
-        return exc.response()
     if isinstance(exc, web.HTTPException):
         if exc.status < 400:
             raise exc
-        return _from_http_exception(exc, request).response()
-    if isinstance(exc, web.RequestPayloadError):  # e.g. a broken gzip stream, a chunk that never ends
-        cause = exc.__cause__
-        reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
-        response = Problem(400, f"{API_ERRORS}#bad-request", "Bad Request",
-                           f"The request body could not be read: {reason.strip() or 'not as its headers say'}"
-                           ).response()
-        request.content.feed_eof()  # the rest cannot be read either: aiohttp must not try (and log a traceback)
-        response.force_close()
-        return response
+        exc = _from_http_exception(exc, request)
+    elif isinstance(exc, web.RequestPayloadError):  # e.g. a broken gzip stream, a chunk that never ends
+        exc = _unreadable_body(request, exc)
+    if isinstance(exc, Problem):
+        return _closing(request, exc) if exc.close else exc.response()
     log.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
     return Problem(500, f"{API_ERRORS}#internal-error", "Internal error",
                    "There was an error processing your request in the mock; see its log.").response()
+
+
+def _unreadable_body(request: web.Request, exc: web.RequestPayloadError) -> Problem:
+    cause = exc.__cause__
+    reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
+    request.content.feed_eof()  # the rest cannot be read either: aiohttp must not try (and log a traceback)
+    return Problem(400, f"{API_ERRORS}#bad-request", "Bad Request",
+                   f"The request body could not be read: {reason.strip() or 'not as its headers say'}", close="now")
+
+
+def _closing(request: web.Request, problem: Problem) -> web.Response:
+    """The answer to a request whose body was not read to its end: one warning line, `Connection: close`, closed."""
+    http_log.warning("%d %s from %s: %s %s: %s", problem.status, problem.title, request.remote, request.method,
+                     request.path, problem.detail)
+    now = problem.close == "now"
+    response = problem.response(functools.partial(_ClosingResponse, request.protocol) if now else web.Response)
+    response.force_close()
+    return response
 
 
 def answering_problems(handler: Handler) -> Handler:
