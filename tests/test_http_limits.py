@@ -7,21 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import ssl
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
 
 from .conftest import BASIC, sms
-from .live_mock import ROOT, LiveMock, free_port, running_mock, trickle
+from .live_mock import LiveMock, https_mock, running_mock, trickle
 
 HEADER_TIMEOUT = 1.0
 HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n\r\n"
@@ -168,39 +162,6 @@ async def test_idle_keep_alive_connections_and_slow_bodies_outlive_the_header_ti
 
 
 # -- the same over TLS ------------------------------------------------------------------------------------------
-@contextmanager
-def https_mock(tls_dir: Path) -> Iterator[tuple[int, ssl.SSLContext, LiveMock]]:
-    """The command with --tls-self-signed; yields its port, a client context trusting its CA, and the process."""
-    port = free_port()
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), "--clock", "manual",
-                                    "--tls-self-signed", "--tls-dir", str(tls_dir), "--header-timeout", "1",
-                                    "--log-level", "warning"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-        mock = LiveMock(f"https://127.0.0.1:{port}", process, log)
-        try:
-            context = _wait_for_tls(port, tls_dir / "ca.pem", mock)
-            yield port, context, mock
-        finally:
-            process.terminate()
-            process.wait(10)
-
-
-def _wait_for_tls(port: int, ca: Path, mock: LiveMock) -> ssl.SSLContext:
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            context = ssl.create_default_context(cafile=str(ca))
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-                    context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
-                if exchange(sock, HEALTH[:-2] + b"Connection: close\r\n\r\n").startswith(b"HTTP/1.1 200 "):
-                    return context
-        except OSError:
-            pass
-        if mock.process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the mock did not start:\n{mock.output()}")
-        time.sleep(0.05)
-
-
 def test_over_tls_too_a_long_header_is_a_431_and_a_trickled_head_a_408(tmp_path):
     with https_mock(tmp_path / "tls") as (port, context, mock):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
