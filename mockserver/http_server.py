@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError, LineTooLong
 from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
@@ -33,6 +33,8 @@ MAX_HEADER_BYTES = 8190  # name and value of one header
 MAX_HEADERS = 100
 # The backlog takes a burst of a thousand new connections at once (load tests) without SYN retries.
 BACKLOG = 1024
+# The codings aiohttp decodes only with an extra package (Brotli, backports.zstd); its message names the package.
+UNDECODABLE_CODINGS = ("(br)", "(zstd)")
 KEEPALIVE_TIMEOUT = 75.0  # web.run_app's
 
 
@@ -52,6 +54,9 @@ def head_problem(exc: HttpProcessingError) -> Problem:
     if isinstance(exc, LineTooLong):
         return Problem(431, f"{API_ERRORS}#request-header-fields-too-large", "Request Header Fields Too Large",
                        f"A request header is longer than the limit of {MAX_HEADER_BYTES} bytes (name and value)")
+    if isinstance(exc, ContentEncodingError) and any(coding in exc.message for coding in UNDECODABLE_CODINGS):
+        return Problem(415, f"{API_ERRORS}#content-encoding", "Unsupported Content-Encoding",
+                       "The request body's Content-Encoding is not supported: send it uncompressed, gzip or deflate")
     if exc.message.startswith("Too many headers"):  # aiohttp's two parsers raise a plain BadHttpMessage for it
         return Problem(431, f"{API_ERRORS}#request-header-fields-too-large", "Request Header Fields Too Large",
                        f"The request has more than the limit of {MAX_HEADERS} headers")

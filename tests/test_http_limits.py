@@ -105,6 +105,17 @@ def test_an_unparseable_head_is_a_400_problem_and_the_connection_closes(served, 
     assert served_normally(served)
 
 
+@pytest.mark.parametrize("coding", [b"br", b"zstd"])
+def test_a_content_encoding_the_mock_cannot_decode_is_a_415_problem(served, coding):
+    body = b"\x00\x01"
+    status, problem = problem_of(raw_request(served, b"POST /beta/messages HTTP/1.1\r\nHost: m\r\nContent-Encoding: "
+                                             + coding + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body))
+    assert (status, problem["title"]) == (415, "Unsupported Content-Encoding")
+    assert problem["detail"] == ("The request body's Content-Encoding is not supported: send it uncompressed, "
+                                 "gzip or deflate")
+    assert served_normally(served)
+
+
 # -- the header timeout ---------------------------------------------------------------------------------------
 async def read_to_end(reader: asyncio.StreamReader) -> bytes:
     return await asyncio.wait_for(reader.read(), 5)
