@@ -238,7 +238,7 @@ async def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_s
     assert head.startswith(b"HTTP/1.1 413 ") and says_close(head)
 
 
-async def test_a_body_timeout_is_a_408_the_connection_is_closed_at_once_and_logged_once():
+async def test_a_body_timeout_is_a_408_that_ends_the_connection_at_once_and_is_logged_once():
     with running_mock("--clock", "manual", "--body-timeout", "1", "--log-level", "warning") as mock:
         reader, writer = await asyncio.open_connection("127.0.0.1", port_of(mock))
         body = orjson.dumps(sms())
@@ -246,7 +246,7 @@ async def test_a_body_timeout_is_a_408_the_connection_is_closed_at_once_and_logg
         trickling = asyncio.create_task(trickle(writer, body, 0.2))  # 30 s for the whole body
         started = time.monotonic()
         try:
-            answer = await asyncio.wait_for(reader.read(), 4)  # to the end: the server closed, still trickled at
+            answer = await asyncio.wait_for(reader.read(), 4)  # to the end: the server shut its side, still trickled at
         finally:
             trickling.cancel()
             writer.close()

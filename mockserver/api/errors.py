@@ -6,7 +6,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -20,9 +20,6 @@ http_log = logging.getLogger("mockserver.http")
 PROBLEM_TYPE = "application/problem+json"
 API_ERRORS = "https://developer.nexmo.com/api-errors"
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
-# How a problem answered before the body was read to its end closes the connection: after reading the rest away
-# (aiohttp's lingering read, at most 10 s: a client still sending reads the answer rather than a reset), or at once.
-Close = Literal["drain", "now"]
 
 
 class Problem(Exception):
@@ -30,7 +27,7 @@ class Problem(Exception):
 
     def __init__(self, status: int, type: str, title: str, detail: str,
                  invalid_parameters: Iterable[InvalidParameter] | None = None,
-                 headers: dict[str, str] | None = None, close: Close | None = None) -> None:
+                 headers: dict[str, str] | None = None, close: bool = False) -> None:
         super().__init__(detail)
         self.status = status
         self.type = type
@@ -71,16 +68,21 @@ def _readable(value: Any) -> Any:
 
 
 class _ClosingResponse(web.Response):
-    """A response after which its connection is closed at once, without reading the rest of the body."""
+    """A response that ends its connection: `Connection: close`, and once written, the write side shut (FIN), so the
+    client sees the end at once. aiohttp then reads away what the client still sends (at most its lingering time,
+    10 s) before it closes the socket: closing with unread bytes would send a reset, which can destroy the answer
+    before the client has read it."""
 
     def __init__(self, protocol: RequestHandler | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._protocol = protocol
+        self.force_close()
 
     async def write_eof(self, data: bytes = b"") -> None:
         await super().write_eof(data)
-        if self._protocol is not None:
-            self._protocol.force_close()  # the transport sends what is written, then closes
+        transport = self._protocol.transport if self._protocol is not None else None
+        if transport is not None and transport.can_write_eof():  # TLS cannot: there the client closes
+            transport.write_eof()
 
 
 def invalid_parameters(problems: list[InvalidParameter]) -> Problem:
@@ -116,10 +118,10 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> Proble
         return Problem(405, f"{API_ERRORS}#method-not-allowed", "Method Not Allowed",
                        f"{request.method} is not allowed on {request.path}; use {allowed}",
                        headers={"Allow": allowed})
-    if isinstance(exc, web.HTTPRequestEntityTooLarge):  # the client may still be sending: aiohttp reads the rest
-        return Problem(413, f"{API_ERRORS}#payload-too-large", "Payload Too Large",  # away, then closes
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return Problem(413, f"{API_ERRORS}#payload-too-large", "Payload Too Large",
                        f"The request body is larger than the limit of {request.app[MAX_BODY_BYTES]} bytes",
-                       close="drain")
+                       close=True)
     return Problem(exc.status, f"{API_ERRORS}#http-{exc.status}", exc.reason, exc.text or exc.reason)
 
 
@@ -146,17 +148,14 @@ def _unreadable_body(request: web.Request, exc: web.RequestPayloadError) -> Prob
     reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
     request.content.feed_eof()  # the rest cannot be read either: aiohttp must not try (and log a traceback)
     return Problem(400, f"{API_ERRORS}#bad-request", "Bad Request",
-                   f"The request body could not be read: {reason.strip() or 'not as its headers say'}", close="now")
+                   f"The request body could not be read: {reason.strip() or 'not as its headers say'}", close=True)
 
 
 def _closing(request: web.Request, problem: Problem) -> web.Response:
-    """The answer to a request whose body was not read to its end: one warning line, `Connection: close`, closed."""
+    """The answer to a request whose body was not read to its end: one warning line, and the connection closed."""
     http_log.warning("%d %s from %s: %s %s: %s", problem.status, problem.title, request.remote, request.method,
                      request.path, problem.detail)
-    now = problem.close == "now"
-    response = problem.response(functools.partial(_ClosingResponse, request.protocol) if now else web.Response)
-    response.force_close()
-    return response
+    return problem.response(functools.partial(_ClosingResponse, request.protocol))
 
 
 def answering_problems(handler: Handler) -> Handler:

@@ -46,7 +46,7 @@ async def _read_body(request: web.Request) -> bytes:
             return await request.read()
     except TimeoutError:
         raise Problem(408, f"{API_ERRORS}#request-timeout", "Request Timeout",
-                      f"The request body did not arrive within {seconds:g} s", close="now") from None
+                      f"The request body did not arrive within {seconds:g} s", close=True) from None
 
 
 async def read_valid(request: web.Request, schema: str) -> Any:
