@@ -33,9 +33,9 @@ MAX_HEADER_BYTES = 8190  # name and value of one header
 MAX_HEADERS = 100
 # The backlog takes a burst of a thousand new connections at once (load tests) without SYN retries.
 BACKLOG = 1024
+KEEPALIVE_TIMEOUT = 75.0  # web.run_app's
 # The codings aiohttp decodes only with an extra package (Brotli, backports.zstd); its message names the package.
 UNDECODABLE_CODINGS = ("(br)", "(zstd)")
-KEEPALIVE_TIMEOUT = 75.0  # web.run_app's
 
 
 class HeadTimeout(HttpProcessingError):
