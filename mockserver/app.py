@@ -40,7 +40,7 @@ def _token_middleware(token: str) -> web.middleware:
         bearer = request.headers.get("Authorization", "")
         if bearer.lower().startswith("bearer "):
             given = given or bearer[7:]
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
             return Problem(401, "https://developer.nexmo.com/api-errors#unauthorized", "Control token required",
                            "This mock is protected: send the control token as 'X-Mock-Token' or '?token='.").response()
         return await handler(request)

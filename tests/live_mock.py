@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -76,3 +77,37 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes, pause: float) -> No
         writer.write(bytes([byte]))
         await writer.drain()
         await asyncio.sleep(pause)
+
+
+@contextmanager
+def https_mock(tls_dir: Path, log_level: str = "warning") -> Iterator[tuple[int, ssl.SSLContext, LiveMock]]:
+    """The command with --tls-self-signed; yields its port, a client context trusting its CA, and the process."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), "--clock", "manual",
+                                    "--tls-self-signed", "--tls-dir", str(tls_dir), "--header-timeout", "1",
+                                    "--log-level", log_level], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        mock = LiveMock(f"https://127.0.0.1:{port}", process, log)
+        try:
+            context = _wait_for_tls(port, tls_dir / "ca.pem", mock)
+            yield port, context, mock
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def _wait_for_tls(port: int, ca: Path, mock: LiveMock) -> ssl.SSLContext:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            context = ssl.create_default_context(cafile=str(ca))
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                    context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+                sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n")
+                if sock.recv(16).startswith(b"HTTP/1.1 200 "):
+                    return context
+        except OSError:
+            pass
+        if mock.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the mock did not start:\n{mock.output()}")
+        time.sleep(0.05)

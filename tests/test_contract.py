@@ -53,7 +53,8 @@ VIBER = {
     "from": {"type": "viber_service_msg", "id": "nexmo-viber-id"},
     "message": {"content": {"type": "text", "text": "Hello"}},
 }
-IMAGE = {"type": "image", "image": {"url": "https://example.com/cat.jpg"}}
+URL = "https://example.com/cat.jpg"
+IMAGE = {"type": "image", "image": {"url": URL}}
 FAILOVER = {"expiry_time": 600, "condition_status": "read"}
 SMS_FAILOVER = {"expiry_time": 600, "condition_status": "delivered"}
 
@@ -149,14 +150,15 @@ MESSAGE_CASES = [
     valid("viber to by id, as the Node README does", "message", patch(VIBER, to__number=DROP, to__id="abc")),
     valid("viber image", "message", patch(VIBER, message__content=IMAGE)),
     *(
-        valid(f"messenger {kind}", "message", patch(MESSENGER, message__content={"type": kind, kind: {"url": "u"}}))
+        valid(f"messenger {kind}", "message", patch(MESSENGER, message__content={"type": kind, kind: {"url": URL}}))
         for kind in ("image", "audio", "video", "file")
     ),
     valid("messenger text of 640", "message", patch(MESSENGER, message__content__text="x" * 640)),
     valid("sms text of 1000", "message", patch(SMS, message__content__text="é" * 1000)),
     valid("viber text of 1000", "message", patch(VIBER, message__content__text="x" * 1000)),
-    valid("url of 2000", "message", patch(MESSENGER, message__content={"type": "file", "file": {"url": "u" * 2000}})),
-    valid("id and number of 50", "message", patch(VIBER, to__number="1" * 50, from__id="i" * 50)),
+    valid("url of 2000", "message", patch(MESSENGER, message__content={"type": "file", "file": {
+        "url": "https://example.com/" + "u" * 1980}})),
+    valid("id of 50 and a number of 15 digits", "message", patch(VIBER, to__number="1" * 15, from__id="i" * 50)),
     valid("client_ref of 40", "message", patch(SMS, client_ref="r" * 40)),
     valid("reference message object", "message", patch(MESSENGER, message=REFERENCE_MESSAGE_OBJECT)),
     valid("both blocks on sms", "message", patch(SMS, message=REFERENCE_MESSAGE_OBJECT)),
@@ -260,7 +262,7 @@ MESSAGE_CASES = [
     Case(
         "viber audio",
         "message",
-        patch(VIBER, message__content={"type": "audio", "audio": {"url": "u"}}),
+        patch(VIBER, message__content={"type": "audio", "audio": {"url": URL}}),
         {"message.content.type"},
         {"message.content.type": "must be text or image for viber_service_msg"},
     ),
@@ -268,7 +270,7 @@ MESSAGE_CASES = [
                                                 message__content__image={}), {"message.content.image.url"}),
     Case("image without its field", "message", patch(MESSENGER, message__content={"type": "image"}),
          {"message.content.image"}),
-    Case("url of 2001", "message", patch(MESSENGER, message__content=patch(IMAGE, image__url="u" * 2001)),
+    Case("url of 2001", "message", patch(MESSENGER, message__content=patch(IMAGE, image__url=URL + "u" * 2001)),
          {"message.content.image.url"}),
     Case("empty url", "message", patch(MESSENGER, message__content=patch(IMAGE, image__url="")),
          {"message.content.image.url"}),
@@ -281,7 +283,7 @@ MESSAGE_CASES = [
         {"message.content.text"},
         {"message.content.text": "does not match content.type"},
     ),
-    Case("text with video", "message", patch(MESSENGER, message__content__video={"url": "u"}),
+    Case("text with video", "message", patch(MESSENGER, message__content__video={"url": URL}),
          {"message.content.video"}),
     Case(
         "bad messenger category",
@@ -573,8 +575,67 @@ CONFIG_CASES = [
     Case("unknown key", "control/config-update", {"port": 1}, {"port"}),
 ]
 
+BAD_URLS = ["javascript:alert(1)", "ftp://x/y.jpg", "not a url", "https://exa mple.com/x.jpg", "http://",
+            "//example.com/x.jpg", "https://example.com/x.jpg\n", "https://bücher.example/x.jpg"]
+GOOD_URLS = ["http://127.0.0.1:8080/x.jpg", "https://user@cdn.example.com:8443/a/b.jpg?size=2&x=%20#top",
+             "https://xn--bcher-kva.example/x.jpg"]
+URL_REASON = "must be an http or https URL"
+V1_SMS = {"channel": "sms", "message_type": "text", "to": "447700900000", "from": "447700900001", "text": "Hi"}
+V1_IMAGE = {"channel": "messenger", "message_type": "image", "to": "1234", "from": "5678", "image": {"url": URL}}
+V1_VIBER = {"channel": "viber_service", "message_type": "text", "to": "447700900000", "from": "viber-id", "text": "Hi",
+            "viber_service": {"action": {"url": URL, "text": "Open"}}}
+E164_REASON = "must be a phone number in E.164 format without + or 00, e.g. 447700900000 (digits only, at most 15)"
+
+URL_CASES = [
+    *(Case(f"image url {url!r}", "message", patch(MESSENGER, message__content=patch(IMAGE, image__url=url)),
+           {"message.content.image.url"}) for url in BAD_URLS),
+    *(Case(f"{kind} url javascript:", "message", patch(MESSENGER, message__content={"type": kind, kind: {
+        "url": "javascript:alert(1)"}}), {f"message.content.{kind}.url"}, {f"message.content.{kind}.url": URL_REASON})
+      for kind in ("image", "audio", "video", "file")),
+    Case("viber image url ftp:", "message", patch(VIBER, message__content=patch(IMAGE, image__url="ftp://x/y.jpg")),
+         {"message.content.image.url"}, {"message.content.image.url": URL_REASON}),
+    Case("url not a string", "message", patch(MESSENGER, message__content=patch(IMAGE, image__url=5)),
+         {"message.content.image.url"}, {"message.content.image.url": "must be a string"}),
+    *(valid(f"image url {url}", "message", patch(MESSENGER, message__content=patch(IMAGE, image__url=url)))
+      for url in GOOD_URLS),
+    Case("workflow item url", "workflow",
+         workflow(item(patch(MESSENGER, message__content=patch(IMAGE, image__url="not a url")), FAILOVER), SMS),
+         {"workflow.0.message.content.image.url"}, {"workflow.0.message.content.image.url": URL_REASON}),
+    Case("last workflow item url", "workflow",
+         workflow(item(SMS, SMS_FAILOVER), patch(MESSENGER, message__content=patch(IMAGE, image__url="ftp://x"))),
+         {"workflow.1.message.content.image.url"}),
+    *(Case(f"v1 image url {url!r}", "v1/message", patch(V1_IMAGE, image__url=url), {"image.url"},
+           {"image.url": URL_REASON}) for url in BAD_URLS[:4]),
+    Case("v1 failover image url", "v1/message", patch(V1_SMS, failover=[patch(V1_IMAGE, image__url="javascript:x")]),
+         {"failover.0.image.url"}, {"failover.0.image.url": URL_REASON}),
+    Case("v1 viber action url", "v1/message", patch(V1_VIBER, viber_service__action__url="javascript:x"),
+         {"viber_service.action.url"}, {"viber_service.action.url": URL_REASON}),
+    Case("v1 webhook_url", "v1/message", patch(V1_SMS, webhook_url="ftp://x/hook"), {"webhook_url"}),
+    valid("v1 image and action urls", "v1/message", {**V1_IMAGE, "failover": [V1_VIBER]}),
+]
+
+NUMBER_CASES = [
+    valid("sms to with +", "message", patch(SMS, to__number="+447700900900")),
+    valid("sms to with 00", "message", patch(SMS, to__number="00447700900900")),
+    valid("sms to of 15 digits", "message", patch(SMS, to__number="1" * 15)),
+    valid("sms from an alphanumeric sender id", "message", patch(SMS, from__number="MyBrand")),
+    valid("viber to with +", "message", patch(VIBER, to__number="+447700900000")),
+    *(Case(f"sms to {number!r}", "message", patch(SMS, to__number=number), {"to.number"}, {"to.number": E164_REASON})
+      for number in ["hello", "07700900000", "1" * 16, "44 7700 900000", "+", "++447700900000", "4477009000x0",
+                     "٤٤٧٧٠٠٩٠٠٠٠٠"]),
+    Case("sms to with a line break", "message", patch(SMS, to__number="447700900000\n"), {"to.number"},
+         {"to.number": "must not contain a line break"}),
+    Case("viber to not digits", "message", patch(VIBER, to__number="hello"), {"to.number"},
+         {"to.number": E164_REASON}),
+    Case("workflow item to not digits", "workflow", workflow(item(SMS, SMS_FAILOVER), patch(SMS, to__number="x")),
+         {"workflow.1.to.number"}, {"workflow.1.to.number": E164_REASON}),
+    Case("v1 sms to with a line break", "v1/message", patch(V1_SMS, to="447700900000\n"), {"to"},
+         {"to": "must not contain a line break"}),
+    Case("v1 sms to not digits", "v1/message", patch(V1_SMS, to="hello"), {"to"}),
+]
+
 CASES = [
-    *MESSAGE_CASES, *WORKFLOW_CASES, *STATUS_CASES, *INBOUND_CASES, *REPORT_CASES,
+    *MESSAGE_CASES, *URL_CASES, *NUMBER_CASES, *WORKFLOW_CASES, *STATUS_CASES, *INBOUND_CASES, *REPORT_CASES,
     *INJECT_CASES, *RULE_CASES, *CLOCK_CASES, *CONFIG_CASES,
 ]
 # fmt: on
@@ -624,7 +685,7 @@ def test_the_built_in_magic_rules_are_rules(contract: Contract) -> None:
 
 
 def test_problems_are_ordered_by_path_with_numeric_indexes(contract: Contract) -> None:
-    items = [item(MESSENGER, FAILOVER)] * 10 + [patch(SMS, to__number="")]
+    items = [item(MESSENGER, FAILOVER)] * 10 + [patch(SMS, to__number=447700900000)]
     items[2] = patch(items[2], foo=1)
     names = [problem.name for problem in contract.problems("workflow", workflow(*items))]
     assert names == ["workflow.2.foo", "workflow.10.to.number"]

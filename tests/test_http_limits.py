@@ -7,21 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import ssl
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
 
 from .conftest import BASIC, sms
-from .live_mock import ROOT, LiveMock, free_port, running_mock, trickle
+from .live_mock import LiveMock, https_mock, running_mock, trickle
 
 HEADER_TIMEOUT = 1.0
 HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n\r\n"
@@ -111,6 +105,17 @@ def test_an_unparseable_head_is_a_400_problem_and_the_connection_closes(served, 
     assert served_normally(served)
 
 
+@pytest.mark.parametrize("coding", [b"br", b"zstd"])
+def test_a_content_encoding_the_mock_cannot_decode_is_a_415_problem(served, coding):
+    body = b"\x00\x01"
+    status, problem = problem_of(raw_request(served, b"POST /beta/messages HTTP/1.1\r\nHost: m\r\nContent-Encoding: "
+                                             + coding + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body))
+    assert (status, problem["title"]) == (415, "Unsupported Content-Encoding")
+    assert problem["detail"] == ("The request body's Content-Encoding is not supported: send it uncompressed, "
+                                 "gzip or deflate")
+    assert served_normally(served)
+
+
 # -- the header timeout ---------------------------------------------------------------------------------------
 async def read_to_end(reader: asyncio.StreamReader) -> bytes:
     return await asyncio.wait_for(reader.read(), 5)
@@ -168,39 +173,6 @@ async def test_idle_keep_alive_connections_and_slow_bodies_outlive_the_header_ti
 
 
 # -- the same over TLS ------------------------------------------------------------------------------------------
-@contextmanager
-def https_mock(tls_dir: Path) -> Iterator[tuple[int, ssl.SSLContext, LiveMock]]:
-    """The command with --tls-self-signed; yields its port, a client context trusting its CA, and the process."""
-    port = free_port()
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), "--clock", "manual",
-                                    "--tls-self-signed", "--tls-dir", str(tls_dir), "--header-timeout", "1",
-                                    "--log-level", "warning"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-        mock = LiveMock(f"https://127.0.0.1:{port}", process, log)
-        try:
-            context = _wait_for_tls(port, tls_dir / "ca.pem", mock)
-            yield port, context, mock
-        finally:
-            process.terminate()
-            process.wait(10)
-
-
-def _wait_for_tls(port: int, ca: Path, mock: LiveMock) -> ssl.SSLContext:
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            context = ssl.create_default_context(cafile=str(ca))
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-                    context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
-                if exchange(sock, HEALTH[:-2] + b"Connection: close\r\n\r\n").startswith(b"HTTP/1.1 200 "):
-                    return context
-        except OSError:
-            pass
-        if mock.process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the mock did not start:\n{mock.output()}")
-        time.sleep(0.05)
-
-
 def test_over_tls_too_a_long_header_is_a_431_and_a_trickled_head_a_408(tmp_path):
     with https_mock(tmp_path / "tls") as (port, context, mock):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
@@ -213,3 +185,87 @@ def test_over_tls_too_a_long_header_is_a_431_and_a_trickled_head_a_408(tmp_path)
             status, _ = problem_of(exchange(sock, b"GET / HTTP/1.1\r\nHost: m\r\nX-Unfinished: 1"))
             assert status == 408 and 0.9 < time.monotonic() - started < 2.5
         assert "Traceback" not in mock.output()
+
+
+# -- bodies answered before they were read to the end -----------------------------------------------------------
+LIMIT = 262144  # the default max_body_bytes
+
+
+def post_head(length: bytes, *extra: bytes) -> bytes:
+    return (b"POST /beta/messages HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\nAuthorization: "
+            + BASIC.encode() + b"\r\n" + b"".join(line + b"\r\n" for line in extra) + length + b"\r\n\r\n")
+
+
+def chunked(body: bytes, size: int = 65536) -> bytes:
+    parts = [body[at:at + size] for at in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def says_close(head: bytes) -> bool:
+    return b"\r\nConnection: close\r\n" in head.partition(b"\r\n\r\n")[0] + b"\r\n"
+
+
+def log_lines(mock: LiveMock, text: str) -> list[str]:
+    return [line for line in mock.output().splitlines() if text in line]
+
+
+@pytest.mark.parametrize("request_bytes", [
+    post_head(b"Content-Length: %d" % (LIMIT + 1)) + b"x" * (LIMIT + 1),
+    post_head(b"Transfer-Encoding: chunked") + chunked(b"x" * (LIMIT + 1)),
+], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_is_a_413_and_the_connection_is_closed_and_logged_once(served, request_bytes):
+    before = len(log_lines(served, "413 Payload Too Large"))
+    with socket.create_connection(("127.0.0.1", port_of(served)), timeout=5) as sock:
+        answer = exchange(sock, request_bytes)  # reads until the server closes: a timeout here fails the test
+    status, problem = problem_of(answer)
+    assert status == 413 and says_close(answer)
+    detail = f"The request body is larger than the limit of {LIMIT} bytes"
+    assert problem["detail"] == detail
+    lines = log_lines(served, "413 Payload Too Large")
+    assert len(lines) == before + 1
+    assert lines[-1].endswith(f"WARNING mockserver.http: 413 Payload Too Large from 127.0.0.1: POST /beta/messages: "
+                              f"{detail}")
+    assert served_normally(served)
+
+
+async def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(served):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(served))
+    writer.write(post_head(b"Content-Length: %d" % (100 * LIMIT)))  # the head only: the body would be 25 MiB
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 413 ") and says_close(head)
+
+
+async def test_a_body_timeout_is_a_408_that_ends_the_connection_at_once_and_is_logged_once():
+    with running_mock("--clock", "manual", "--body-timeout", "1", "--log-level", "warning") as mock:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port_of(mock))
+        body = orjson.dumps(sms())
+        writer.write(post_head(b"Content-Length: %d" % len(body)))
+        trickling = asyncio.create_task(trickle(writer, body, 0.2))  # 30 s for the whole body
+        started = time.monotonic()
+        try:
+            answer = await asyncio.wait_for(reader.read(), 4)  # to the end: the server shut its side, still trickled at
+        finally:
+            trickling.cancel()
+            writer.close()
+        assert time.monotonic() - started < 2.5
+        status, problem = problem_of(answer)
+        assert status == 408 and problem["detail"] == "The request body did not arrive within 1 s"
+        assert says_close(answer)
+        [line] = log_lines(mock, "408")
+        assert line.endswith("WARNING mockserver.http: 408 Request Timeout from 127.0.0.1: POST /beta/messages: "
+                             "The request body did not arrive within 1 s")
+
+
+def test_a_broken_gzip_body_the_answer_did_not_read_is_one_warning_not_a_traceback(served):
+    body = b"\x00 not gzip at all"
+    answer = raw_request(served, b"POST /beta/messages HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\n"
+                         b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    assert problem_of(answer)[0] == 401  # no credentials: refused before the body is read
+    time.sleep(0.1)  # (wall time) aiohttp reads the body away after the answer
+    [line] = log_lines(served, "unreadable body after the answer")
+    assert line.endswith("WARNING mockserver.http: unreadable body after the answer from 127.0.0.1: "
+                         "Can not decode content-encoding: gzip; connection closed")
+    assert "Traceback" not in served.output()

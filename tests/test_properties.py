@@ -8,6 +8,7 @@ goes through the HTTP interface of a running mock.
 from __future__ import annotations
 
 import json
+import string
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -70,19 +71,41 @@ def viber_block(draw: st.DrawFn) -> Body:
     return block
 
 
+LONGEST_URL = "https://example.com/" + "a" * 1980  # 2000 characters
+HOST_CHARS = string.ascii_letters + string.digits + "-._~"
+PATH_CHARS = HOST_CHARS + "!$&'()*+,;=:@/"  # percent-encoding: in the query
+
+
+@st.composite
+def http_urls(draw: st.DrawFn) -> str:
+    """An http(s) URL as the shared definition admits it (tests/test_fuzz.py checks the pattern itself)."""
+    host = draw(st.text(HOST_CHARS, min_size=1, max_size=20))
+    port = draw(st.sampled_from(["", ":8080", ":1"]))
+    query = draw(st.sampled_from(["", "?a=1&b=%20", "#top"]))
+    return f"{draw(st.sampled_from(['http', 'https']))}://{host}{port}/{draw(st.text(PATH_CHARS, max_size=40))}{query}"
+
+
 def media() -> st.SearchStrategy[Body]:
-    return sized_text(1, 2000).map(lambda url: {"url": url})
+    return (http_urls() | st.just(LONGEST_URL)).map(lambda url: {"url": url})
+
+
+@st.composite
+def recipient_numbers(draw: st.DrawFn) -> str:
+    """E.164 digits, at most 15, the first not 0; a leading + or 00 is tolerated."""
+    first = draw(st.sampled_from("123456789"))
+    return draw(st.sampled_from(["", "+", "00"])) + first + draw(st.text("0123456789", max_size=14))
 
 
 @st.composite
 def addresses(draw: st.DrawFn, channel: str) -> tuple[Body, Body]:
-    ident = sized_text(1, 50)
+    ident = sized_text(1, 50)  # also an SMS sender: a number or an alphanumeric sender ID
     if channel == "sms":
-        return {"type": "sms", "number": draw(ident)}, {"type": "sms", "number": draw(ident)}
+        return {"type": "sms", "number": draw(recipient_numbers())}, {"type": "sms", "number": draw(ident)}
     if channel == "messenger":
         return {"type": "messenger", "id": draw(ident)}, {"type": "messenger", "id": draw(ident)}
-    to_key = draw(st.sampled_from(["number", "id"]))  # Viber: number documented, id tolerated
-    return {"type": channel, to_key: draw(ident)}, {"type": channel, "id": draw(ident)}
+    if draw(st.booleans()):  # Viber: number documented, id tolerated
+        return {"type": channel, "number": draw(recipient_numbers())}, {"type": channel, "id": draw(ident)}
+    return {"type": channel, "id": draw(ident)}, {"type": channel, "id": draw(ident)}
 
 
 @st.composite
@@ -174,6 +197,11 @@ def _message_mutations(body: Body, channel: str) -> list[Callable[[Body], Mutant
                       set_at("message.content.text", "")]
     if channel == "sms":
         mutations.append(set_at("message.content.type", "image"))
+    if "number" in body["to"]:
+        mutations += [set_at("to.number", "hello"), set_at("to.number", "07700900000")]
+    if content_type != "text":
+        mutations += [set_at(f"message.content.{content_type}.url", "javascript:alert(1)"),
+                      set_at(f"message.content.{content_type}.url", "https://exa mple.com/x.jpg")]
     return mutations
 
 
@@ -216,7 +244,7 @@ def v1_mutants(draw: st.DrawFn) -> Mutant:
     body = draw(v1_messages(failover=False))
     channel, kind = body["channel"], body["message_type"]
     choice = draw(st.sampled_from(["channel", "to", "type", "text", "unknown", "sms only", "nested failover",
-                                   "missing"]))
+                                   "missing", "url"]))
     if choice == "channel":
         body["channel"] = draw(st.sampled_from(["whatsapp", "mms", "SMS", ""]))
         return body, "channel"
@@ -226,6 +254,9 @@ def v1_mutants(draw: st.DrawFn) -> Mutant:
     if choice == "type" and channel == "sms":
         body["message_type"] = "image"
         return body, "message_type"
+    if choice == "url" and kind != "text":
+        body[kind]["url"] = draw(st.sampled_from(["javascript:alert(1)", "ftp://x/y.jpg", "not a url"]))
+        return body, f"{kind}.url"
     if choice == "text" and kind == "text":
         body["text"] = "x" * (V1_TEXT_LIMITS[channel] + 1)
         return body, "text"

@@ -121,3 +121,43 @@ def test_examples_in_a_schema_satisfy_it(name: str) -> None:
     validator = Draft202012Validator(document, registry=REGISTRY)
     for example in document.get("examples", []):
         assert list(validator.iter_errors(example)) == []
+
+
+URL_RULES = f"{BASE}common.json#/$defs/url-rules"
+
+
+def _is_url_field(pointer: str) -> bool:
+    name = pointer.rsplit("/", 1)[-1]
+    return pointer.rsplit("/", 2)[-2:-1] == ["properties"] and (name == "url" or name.endswith("_url"))
+
+
+def _reaches_url_rules(document: dict[str, Any], node: dict[str, Any]) -> bool:
+    """Whether a schema is, through its $refs, the shared http(s) URL definition."""
+    target = REGISTRY.resolver().lookup(URL_RULES).contents
+    resolver = REGISTRY.resolver(base_uri=document["$id"])
+    for _ in range(5):  # a URL field's schema is a short chain of $refs
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            return False
+        resolved = resolver.lookup(ref)
+        if resolved.contents is target:
+            return True
+        node, resolver = resolved.contents, resolved.resolver
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_every_url_field_is_the_one_http_url_definition(name: str) -> None:
+    """Media, webhook, action and map URLs: each a $ref to common.json's url-rules, never a schema of its own."""
+    document = DOCUMENTS[name]
+    for pointer, node in _subschemas(document):
+        if _is_url_field(pointer):
+            assert _reaches_url_rules(document, node), f"{name}{pointer}: {node}"
+
+
+def test_the_url_fields_are_found() -> None:
+    found = {f"{name}{pointer}" for name, document in DOCUMENTS.items() for pointer, _ in _subschemas(document)
+             if _is_url_field(pointer)}
+    assert {"content/$defs/media/properties/url", "v1/message/$defs/media/properties/url",
+            "v1/message/$defs/viber-options/properties/action/properties/url", "v1/message/properties/webhook_url",
+            "control/config-update/properties/status_url", "control/config-update/properties/inbound_url"} <= found

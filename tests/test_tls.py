@@ -8,6 +8,7 @@ import os
 import socket
 import ssl
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,8 @@ from cryptography import x509
 from mockserver import tls
 from mockserver.app import create_app
 from mockserver.config import ConfigError, Settings, load_settings
+
+from .live_mock import LiveMock, https_mock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -142,3 +145,46 @@ async def test_the_command_serves_https_and_prints_how_to_trust_the_ca(tmp_path)
     finally:
         process.terminate()
         await process.wait()
+
+
+# -- what is not a TLS handshake on the TLS port ------------------------------------------------------------------
+def plain_request(port: int, request: bytes) -> bytes:
+    """Send the bytes unencrypted and read until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+        return answer
+
+
+def log_lines(mock: LiveMock, text: str) -> list[str]:
+    return [line for line in mock.output().splitlines() if text in line]
+
+
+def test_plain_http_on_the_tls_port_is_closed_unanswered_and_logged_once_per_connection(tmp_path):
+    with https_mock(tmp_path / "tls", log_level="info") as (port, context, mock):
+        assert plain_request(port, b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n\r\n") == b""
+        assert plain_request(port, b"DELETE /_mock/rules/1 HTTP/1.1\r\nHost: m\r\n\r\n") == b""
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="localhost") as sock:  # https is served as ever
+            sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n")
+            assert sock.recv(16) == b"HTTP/1.1 200 OK\r"
+        time.sleep(0.2)  # (wall time) the log lines are written as the connections close
+        [plain] = log_lines(mock, "plain HTTP on the TLS port")
+        assert plain.endswith("WARNING mockserver.http: plain HTTP on the TLS port from 127.0.0.1: "
+                              "the client must use https://")
+        [other] = log_lines(mock, "not TLS")  # OpenSSL names only GET, POST, HEAD and PUT as HTTP
+        assert other.endswith("WARNING mockserver.http: not TLS on the TLS port from 127.0.0.1 (plain HTTP?): "
+                              "the client must use https://")
+        assert "Traceback" not in mock.output()
+
+
+def test_a_client_that_does_not_trust_the_certificate_is_logged_at_info(tmp_path):
+    with https_mock(tmp_path / "tls", log_level="info") as (port, _, mock):
+        with pytest.raises(ssl.SSLCertVerificationError), socket.create_connection(("127.0.0.1", port)) as raw:
+            ssl.create_default_context().wrap_socket(raw, server_hostname="localhost")
+        time.sleep(0.2)  # (wall time)
+        [line] = log_lines(mock, "TLS handshake")
+        assert line.endswith("INFO mockserver.http: TLS handshake with 127.0.0.1 failed: TLSV1_ALERT_UNKNOWN_CA "
+                             "(the client does not trust the certificate)")

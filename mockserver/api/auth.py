@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import time
 from pathlib import Path
 
@@ -37,6 +36,9 @@ class Authenticator:
         passed = self._passed_basic.get(header)
         if passed is not None:
             return passed
+        if not header.isascii():  # base64 and JWTs are ASCII; anything else cannot be either of them
+            raise unauthorized("The Authorization header must be ASCII: 'Basic base64(api_key:api_secret)' "
+                               "or 'Bearer <JWT>'")
         scheme, _, credentials = header.partition(" ")
         scheme = scheme.lower()
         credentials = credentials.strip()
@@ -53,7 +55,7 @@ class Authenticator:
         """The api_key of valid Basic credentials."""
         try:
             key, sep, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error (not base64) and UnicodeDecodeError (not UTF-8) are ValueErrors
             raise unauthorized("Basic credentials are not valid base64 of 'api_key:api_secret'") from None
         if not (sep and key and secret):
             raise unauthorized("Basic credentials must be base64 of 'api_key:api_secret'")
@@ -80,10 +82,17 @@ class Authenticator:
                                 options={"require": list(REQUIRED_CLAIMS), "verify_aud": False})
         except jwt.PyJWTError as exc:
             raise unauthorized(f"Invalid Token: {exc}") from None
-        if "exp" not in claims and time.time() > claims["iat"] + DEFAULT_JWT_LIFETIME + self.leeway:
+        self._check_claims(claims)
+        return claims["application_id"]
+
+    def _check_claims(self, claims: dict) -> None:
+        """What PyJWT does not check of a verified token: iat's type, the 15-minute default lifetime, the app."""
+        iat = claims["iat"]
+        if isinstance(iat, bool) or not isinstance(iat, int | float):  # PyJWT lets any int()-able value pass, "1"
+            raise unauthorized("Invalid Token: iat must be a number (seconds since the epoch)")
+        if "exp" not in claims and time.time() > iat + DEFAULT_JWT_LIFETIME + self.leeway:
             raise unauthorized("Invalid Token: expired (no exp claim: valid for 15 minutes after iat)")
-        if claims["iat"] > time.time() + self.leeway:
+        if iat > time.time() + self.leeway:
             raise unauthorized("Invalid Token: iat is in the future")
         if self.application_id and claims["application_id"] != self.application_id:
             raise unauthorized("Invalid Token: application_id does not match this mock's application")
-        return claims["application_id"]

@@ -32,20 +32,21 @@ async def read_json(request: web.Request) -> Any:
 
 async def _read_body(request: web.Request) -> bytes:
     """The body, unless it trickles in slower than --body-timeout allows (slow loris): then a 408."""
-    content = request.content
+    content, limit = request.content, request.app[MAX_BODY_BYTES]
     if content.is_eof():  # all of it came with the headers (the usual case): taken as it lies, no await, no timer
         raw = content.read_nowait()
-        limit = request.app[MAX_BODY_BYTES]
         if len(raw) > limit:
             raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
         return raw
+    if (request.content_length or 0) > limit:  # refused before a byte of it is read
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
     seconds = request.app[SETTINGS].body_timeout
     try:
         async with asyncio.timeout(seconds):
             return await request.read()
     except TimeoutError:
         raise Problem(408, f"{API_ERRORS}#request-timeout", "Request Timeout",
-                      f"The request body did not arrive within {seconds:g} s") from None
+                      f"The request body did not arrive within {seconds:g} s", close=True) from None
 
 
 async def read_valid(request: web.Request, schema: str) -> Any:
