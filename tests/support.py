@@ -1,0 +1,181 @@
+"""What the tests share: free ports, the mock in its own process, webhook receivers, request builders."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+BASIC = "Basic " + base64.b64encode(b"abcd1234:s3cr3t").decode()
+
+
+# -- ports and the mock in its own process -----------------------------------------------------------
+ROOT = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> bytes:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read()
+
+
+@dataclass
+class LiveMock:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: tempfile._TemporaryFileWrapper[bytes]  # stderr goes to a file: a full pipe would stall the server
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+
+@contextmanager
+def running_mock(*flags: str, headers: dict[str, str] | None = None) -> Iterator[LiveMock]:
+    """Start it with these flags on a free port, wait until /_mock/health answers on 127.0.0.1, stop it (SIGTERM)."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        environ = {key: value for key, value in os.environ.items() if not key.startswith("MOCK_")}  # only `flags`
+        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), *flags],
+                                   cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log)
+        mock = LiveMock(f"http://127.0.0.1:{port}", process, log)
+        try:
+            _wait_until_healthy(mock, headers)
+            yield mock
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def _wait_until_healthy(mock: LiveMock, headers: dict[str, str] | None) -> None:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            get(mock.base_url + "/_mock/health", headers)
+            return
+        except OSError:
+            if mock.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the mock did not start:\n{mock.output()}") from None
+            time.sleep(0.05)
+
+
+async def trickle(writer: asyncio.StreamWriter, data: bytes, pause: float) -> None:
+    """Send `data` a byte at a time, `pause` seconds apart: a slow-loris client."""
+    for byte in data:
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(pause)
+
+
+# -- webhook receivers (the `receiver` fixture in conftest serves one) --------------------------------
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    arrived_at: float = 0.0
+    answered_at: float = 0.0
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: records every request; `script[path]` lists answers (status codes or coroutines)."""
+
+    base_url: str = ""
+    received: list[Received] = field(default_factory=list)
+    script: dict[str, list[Any]] = field(default_factory=dict)
+    delay: dict[str, float] = field(default_factory=dict)
+    slow_when: tuple[bytes, float] | None = None  # (substring of the body, seconds to stall)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def url(self, path: str = "/status") -> str:
+        return self.base_url + path
+
+    def bodies(self, path: str = "/status") -> list[Any]:
+        return [r.json for r in self.received if r.path == path]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        record = Received(request.path, dict(request.headers), body, arrived_at=time.monotonic())
+        self.received.append(record)
+        self.arrived.set()
+        if request.path in self.delay:
+            await asyncio.sleep(self.delay[request.path])
+        if self.slow_when and self.slow_when[0] in body:
+            await asyncio.sleep(self.slow_when[1])
+        answers = self.script.get(request.path)
+        answer = answers.pop(0) if answers else 200
+        record.answered_at = time.monotonic()
+        if callable(answer):
+            return await answer(request)
+        return web.Response(status=answer, text="ok" if answer < 300 else "no")
+
+
+
+# -- request builders -----------------------------------------------------------------------------------
+def sms(to: str = "447700900000", text: str = "Hello from the mock", sender: str = "447700900001") -> dict[str, Any]:
+    return {"to": {"type": "sms", "number": to}, "from": {"type": "sms", "number": sender},
+            "message": {"content": {"type": "text", "text": text}}}
+
+
+def messenger(to: str = "1234567890123456", text: str = "Hi on Messenger", page: str = "9876543210") -> dict[str, Any]:
+    return {"to": {"type": "messenger", "id": to}, "from": {"type": "messenger", "id": page},
+            "message": {"content": {"type": "text", "text": text}}}
+
+
+def viber(to: str = "447700900000", text: str = "Hi on Viber", sender: str = "viber-service-id") -> dict[str, Any]:
+    return {"to": {"type": "viber_service_msg", "number": to}, "from": {"type": "viber_service_msg", "id": sender},
+            "message": {"content": {"type": "text", "text": text},
+                        "viber_service_msg": {"category": "transaction"}}}
+
+
+async def post(client: TestClient, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+    response = await client.post(path, json=body, headers=headers or {"Authorization": BASIC})
+    return response.status, await response.json()
+
+
+async def advance(client: TestClient, seconds: float) -> dict[str, Any]:
+    response = await client.post("/_mock/clock/advance", json={"seconds": seconds})
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+def failover_item(body: dict[str, Any], condition: str = "read", expiry: float | None = 600) -> dict[str, Any]:
+    """A workflow item that fails over unless its message reaches `condition` within `expiry` seconds."""
+    rule: dict[str, Any] = {"condition_status": condition}
+    if expiry is not None:
+        rule = {"expiry_time": expiry, **rule}
+    return {**body, "failover": rule}
+
+
+def workflow(*items: dict[str, Any], condition: str = "read", expiry: float | None = 600,
+             template: str = "failover") -> dict[str, Any]:
+    """A /beta/workflows body: every item but the last gets a failover (condition, expiry) unless it has one."""
+    steps = [item if "failover" in item or index == len(items) - 1 else failover_item(item, condition, expiry)
+             for index, item in enumerate(items)]
+    return {"template": template, "workflow": steps}
