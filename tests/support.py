@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -32,6 +33,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def mock_command(port: int, *flags: str) -> list[str]:
+    """`python -m mockserver` on `port` with these flags, as its users run it."""
+    return [sys.executable, "-m", "mockserver", "--port", str(port), *flags]
+
+
+def mock_environment() -> dict[str, str]:
+    """This process's environment without MOCK_* variables: only the flags configure a launched mock."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("MOCK_")}
 
 
 def get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> bytes:
@@ -56,9 +67,8 @@ def running_mock(*flags: str, headers: dict[str, str] | None = None) -> Iterator
     """Start it with these flags on a free port, wait until /_mock/health answers on 127.0.0.1, stop it (SIGTERM)."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
-        environ = {key: value for key, value in os.environ.items() if not key.startswith("MOCK_")}  # only `flags`
-        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), *flags],
-                                   cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(mock_command(port, *flags), cwd=ROOT, env=mock_environment(),
+                                   stdout=subprocess.DEVNULL, stderr=log)
         mock = LiveMock(f"http://127.0.0.1:{port}", process, log)
         try:
             _wait_until_healthy(mock, headers)
@@ -78,6 +88,30 @@ def _wait_until_healthy(mock: LiveMock, headers: dict[str, str] | None) -> None:
             if mock.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the mock did not start:\n{mock.output()}") from None
             time.sleep(0.05)
+
+
+async def spawn_mock(*flags: str, output: Any = asyncio.subprocess.PIPE,
+                     describe: Any = None) -> tuple[asyncio.subprocess.Process, str]:
+    """Start the mock as an asyncio subprocess (stdout and stderr to `output`) on a free port; wait until
+    /_mock/health answers; returns the process and its base URL. The caller stops it. `describe()`: what to show
+    if it does not start."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(*mock_command(port, *flags), cwd=ROOT, env=mock_environment(),
+                                                   stdout=output, stderr=asyncio.subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline and process.returncode is None:
+            try:
+                async with session.get(url + "/_mock/health") as response:
+                    if response.status == 200:
+                        return process, url
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.02)  # waiting for a process to start: no clock to advance
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+    raise AssertionError("the mock did not start" + (f":\n{describe()}" if describe else ""))
 
 
 async def trickle(writer: asyncio.StreamWriter, data: bytes, pause: float) -> None:

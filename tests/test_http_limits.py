@@ -9,7 +9,6 @@ import json
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import aiohttp
 import orjson
 import pytest
 
-from .support import BASIC, ROOT, LiveMock, free_port, running_mock, sms, trickle
+from .support import BASIC, ROOT, LiveMock, free_port, mock_command, mock_environment, running_mock, sms, trickle
 
 HEADER_TIMEOUT = 1.0
 HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n\r\n"
@@ -172,9 +171,9 @@ def https_mock(tls_dir: Path) -> Iterator[tuple[int, ssl.SSLContext, LiveMock]]:
     """The command with --tls-self-signed; yields its port, a client context trusting its CA, and the process."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen([sys.executable, "-m", "mockserver", "--port", str(port), "--clock", "manual",
-                                    "--tls-self-signed", "--tls-dir", str(tls_dir), "--header-timeout", "1",
-                                    "--log-level", "warning"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        command = mock_command(port, "--clock", "manual", "--tls-self-signed", "--tls-dir", str(tls_dir),
+                               "--header-timeout", "1", "--log-level", "warning")
+        process = subprocess.Popen(command, cwd=ROOT, env=mock_environment(), stdout=subprocess.DEVNULL, stderr=log)
         mock = LiveMock(f"https://127.0.0.1:{port}", process, log)
         try:
             context = _wait_for_tls(port, tls_dir / "ca.pem", mock)

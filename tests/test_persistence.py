@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from aiohttp import web
 
 from mockserver.api.keys import ACCOUNTS
 
-from .support import BASIC, Receiver, advance, free_port, messenger, post, sms
+from .support import BASIC, Receiver, advance, free_port, messenger, mock_command, post, sms, spawn_mock
 from .support import workflow as flow
 
 START = "2018-06-01T00:00:00Z"
@@ -71,22 +70,12 @@ async def spawn(tmp_path: Path) -> AsyncIterator[Spawn]:
     http = aiohttp.ClientSession()
 
     async def start(*args: str) -> Server:
-        port = free_port()
         output = tmp_path / f"server-{len(processes)}.log"
         with output.open("wb") as sink:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "mockserver", "--port", str(port), "--state-file", str(tmp_path / "mock.db"),
-                *args, stdout=sink, stderr=asyncio.subprocess.STDOUT)
+            process, url = await spawn_mock("--state-file", str(tmp_path / "mock.db"), *args, output=sink,
+                                            describe=output.read_text)
         processes.append(process)
-        server = Server(process, f"http://127.0.0.1:{port}", output, http)
-        for _ in range(300):
-            try:
-                await server.get("/_mock/health")
-                return server
-            except aiohttp.ClientConnectionError:
-                assert process.returncode is None, output.read_text()
-                await asyncio.sleep(0.02)  # waiting for a process to start: no clock to advance
-        raise AssertionError("the server did not start: " + output.read_text())
+        return Server(process, url, output, http)
 
     yield start
     for process in processes:
@@ -226,7 +215,7 @@ async def test_a_second_server_cannot_use_a_state_file_in_use(make_mock, tmp_pat
     state = str(tmp_path / "mock.db")
     await make_mock(state_file=state)  # holds the file, in this process
     second = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mockserver", "--port", str(free_port()), "--state-file", state,
+        *mock_command(free_port(), "--state-file", state),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output, _ = await asyncio.wait_for(second.communicate(), 15)
     assert second.returncode == 2  # a start-up error, like every bad setting
