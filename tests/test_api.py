@@ -10,7 +10,7 @@ import pytest
 
 from mockserver.api.openapi import component_name
 
-from .conftest import BASIC, messenger, post, sms, viber
+from .support import BASIC, messenger, post, sms, viber, workflow
 
 PROBLEM_KEYS = {"type", "title", "detail", "instance"}
 
@@ -42,8 +42,7 @@ async def test_messages_answer_202_with_a_message_uuid(mock, path, body):
     assert status == 202 and _is_uuid(answer["message_uuid"])
 
 
-WORKFLOW = {"template": "failover", "workflow": [
-    {**messenger(), "failover": {"expiry_time": 600, "condition_status": "read"}}, sms()]}
+WORKFLOW = workflow(messenger(), sms())
 
 
 async def test_workflow_answers_workflow_uuid_and_dispatch_answers_dispatch_uuid(mock):

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .conftest import sms
+from .support import sms
 
 APP_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
 

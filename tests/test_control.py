@@ -7,7 +7,7 @@ import json
 
 from mockserver.simulation.clock import iso, parse_iso
 
-from .conftest import advance, messenger, post, sms
+from .support import advance, messenger, post, sms
 
 
 async def test_clock_shows_mode_scale_and_now(mock):

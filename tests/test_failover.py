@@ -6,19 +6,10 @@ import pytest
 
 from mockserver.simulation.clock import parse_iso
 
-from .conftest import advance, messenger, post, sms
+from .support import advance, failover_item, messenger, post, sms
+from .support import workflow as flow
 
 NO_JITTER = {"sms": {"jitter": 0}, "messenger": {"jitter": 0}, "viber_service_msg": {"jitter": 0}}
-
-
-def item(body, condition=None, expiry=600):
-    if condition:
-        return {**body, "failover": {"expiry_time": expiry, "condition_status": condition}}
-    return body
-
-
-def flow(*items):
-    return {"template": "failover", "workflow": list(items)}
 
 
 async def _workflow(client, uuid):
@@ -41,7 +32,7 @@ async def start(client, body, path="/beta/workflows", key="workflow_uuid"):
 
 async def test_condition_met_completes_and_later_items_are_never_sent(make_mock, receiver, contract):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    uuid = await start(client, flow(item(messenger(), "read"), sms()))
+    uuid = await start(client, flow(failover_item(messenger(), "read"), sms()))
     await advance(client, 30)  # messenger read at 0.3 + 1.5 + 8 s
     workflow = await _workflow(client, uuid)
     assert workflow["status"] == "completed"
@@ -62,7 +53,7 @@ async def test_condition_met_completes_and_later_items_are_never_sent(make_mock,
 
 async def test_never_read_fails_over_at_exactly_the_expiry(make_mock, receiver):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    uuid = await start(client, flow(item(messenger(to="magic-never-read"), "read"), sms()))
+    uuid = await start(client, flow(failover_item(messenger(to="magic-never-read"), "read"), sms()))
     created = parse_iso((await _workflow(client, uuid))["created_at"])
     await advance(client, 599.999)
     assert [i["state"] for i in (await _workflow(client, uuid))["items"]] == ["sent", "pending"]
@@ -83,7 +74,7 @@ async def test_never_read_fails_over_at_exactly_the_expiry(make_mock, receiver):
 
 async def test_undeliverable_first_item_fails_over_at_once(make_mock, receiver):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    uuid = await start(client, flow(item(messenger(to="magic-outside-window"), "read"), sms()))
+    uuid = await start(client, flow(failover_item(messenger(to="magic-outside-window"), "read"), sms()))
     await advance(client, 1.8)  # undeliverable at 0.3 + 1.5
     workflow = await _workflow(client, uuid)
     assert [i["state"] for i in workflow["items"]] == ["failed", "sent"]
@@ -94,7 +85,7 @@ async def test_undeliverable_first_item_fails_over_at_once(make_mock, receiver):
 
 async def test_last_item_failing_ends_the_workflow_in_error(make_mock, receiver, contract):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    uuid = await start(client, flow(item(messenger(to="magic-gone"), "read"), sms(to="447700900911")))
+    uuid = await start(client, flow(failover_item(messenger(to="magic-gone"), "read"), sms(to="447700900911")))
     await advance(client, 60)
     workflow = await _workflow(client, uuid)
     assert workflow["status"] == "error"
@@ -105,8 +96,8 @@ async def test_last_item_failing_ends_the_workflow_in_error(make_mock, receiver,
 
 async def test_three_items_two_hops(make_mock, receiver):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    uuid = await start(client, flow(item(messenger(to="magic-never-read"), "read", expiry=60),
-                                    item(sms(to="447700900930"), "delivered", expiry=30),
+    uuid = await start(client, flow(failover_item(messenger(to="magic-never-read"), "read", expiry=60),
+                                    failover_item(sms(to="447700900930"), "delivered", expiry=30),
                                     sms()))
     await advance(client, 60)
     assert [i["state"] for i in (await _workflow(client, uuid))["items"]] == ["expired", "sent", "pending"]
@@ -121,7 +112,7 @@ async def test_three_items_two_hops(make_mock, receiver):
 
 async def test_dispatch_links_carry_dispatch_uuid(make_mock, receiver, contract):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    uuid = await start(client, flow(item(messenger(to="magic-never-read"), "read"), sms()),
+    uuid = await start(client, flow(failover_item(messenger(to="magic-never-read"), "read"), sms()),
                        path="/v0.1/dispatch", key="dispatch_uuid")
     await advance(client, 700)
     assert (await _workflow(client, uuid))["status"] == "completed"
@@ -134,7 +125,7 @@ async def test_dispatch_links_carry_dispatch_uuid(make_mock, receiver, contract)
 
 async def test_late_read_after_expiry_is_reported_but_changes_nothing(make_mock, receiver):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    uuid = await start(client, flow(item(messenger(to="magic-slow"), "read", expiry=30), sms()))
+    uuid = await start(client, flow(failover_item(messenger(to="magic-slow"), "read", expiry=30), sms()))
     await advance(client, 400)  # slow messenger: read at (0.3+1.5+8)*30 = 294 s, long after expiry at 30 s
     workflow = await _workflow(client, uuid)
     assert workflow["status"] == "completed"
@@ -149,13 +140,13 @@ async def test_expiry_boundary_condition_at_the_instant_wins(make_mock, read_at,
     # Delays without jitter: submitted 0.3, delivered 1.5, read = read_at - 1.8, so read lands at read_at.
     profiles = {"messenger": {"jitter": 0, "delays": {"read": round(read_at - 1.8, 3)}}}
     client = await make_mock(profiles=profiles)
-    uuid = await start(client, flow(item(messenger(), "read", expiry=600), sms()))
+    uuid = await start(client, flow(failover_item(messenger(), "read", expiry=600), sms()))
     await advance(client, 700)
     assert (await _workflow(client, uuid))["items"][0]["state"] == expected
 
 
 async def test_wait_works_for_workflows(mock):
-    uuid = await start(mock, flow(item(messenger(), "read"), sms()))
+    uuid = await start(mock, flow(failover_item(messenger(), "read"), sms()))
     early = await mock.get("/_mock/wait", params={"workflow_uuid": uuid, "status": "completed", "timeout": "0.05"})
     assert early.status == 408
     await advance(mock, 60)
@@ -164,7 +155,7 @@ async def test_wait_works_for_workflows(mock):
 
 
 async def test_workflow_list_and_unknown_workflow(mock):
-    uuid = await start(mock, flow(item(messenger(), "read"), sms()))
+    uuid = await start(mock, flow(failover_item(messenger(), "read"), sms()))
     listed = (await (await mock.get("/_mock/workflows")).json())["workflows"]
     assert [w["workflow_uuid"] for w in listed] == [uuid]
     missing = await mock.get("/_mock/workflows/00000000-0000-0000-0000-000000000000")
@@ -173,10 +164,10 @@ async def test_workflow_list_and_unknown_workflow(mock):
 
 async def test_two_thousand_workflows_all_finish_and_no_timer_leaks(mock):
     bodies = [
-        flow(item(messenger(), "read"), sms()),
-        flow(item(messenger(to="magic-never-read"), "read", expiry=60), sms()),
-        flow(item(messenger(to="magic-gone"), "delivered"), sms()),
-        flow(item(sms(to="447700900910"), "delivered"), sms(to="447700900911")),
+        flow(failover_item(messenger(), "read"), sms()),
+        flow(failover_item(messenger(to="magic-never-read"), "read", expiry=60), sms()),
+        flow(failover_item(messenger(to="magic-gone"), "delivered"), sms()),
+        flow(failover_item(sms(to="447700900910"), "delivered"), sms(to="447700900911")),
     ]
     for n in range(2000):
         status, _ = await post(mock, "/beta/workflows", bodies[n % len(bodies)])

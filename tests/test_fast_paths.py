@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from mockserver.simulation.clock import round_ms
 from mockserver.simulation.models import compact_json
 
-from .conftest import advance, post, sms
+from .support import advance, post, sms
+from .support import workflow as flow
 
 NO_JITTER = {"sms": {"jitter": 0, "delays": {"submitted": 10, "delivered": 50}}}
 
@@ -50,8 +51,8 @@ async def test_statuses_due_at_the_same_instant_go_out_in_the_order_the_messages
 
 async def test_a_condition_met_at_the_expiry_instant_counts_as_met(make_mock, receiver):
     client = await make_mock(status_url=receiver.url(), profiles=NO_JITTER)
-    item = {**sms(), "failover": {"expiry_time": 60, "condition_status": "delivered"}}  # delivered at 10 + 50 s
-    status, answer = await post(client, "/beta/workflows", {"template": "failover", "workflow": [item, sms()]})
+    body = flow(sms(), sms(), condition="delivered", expiry=60)  # delivered at 10 + 50 s
+    status, answer = await post(client, "/beta/workflows", body)
     assert status == 202
     await advance(client, 60)
     workflow = await (await client.get(f"/_mock/workflows/{answer['workflow_uuid']}")).json()

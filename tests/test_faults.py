@@ -18,8 +18,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from .conftest import BASIC, Receiver, advance, post, sms
-from .live_mock import free_port, running_mock, trickle
+from .support import BASIC, Receiver, advance, free_port, post, running_mock, sms, trickle
 
 TIMEOUT = 0.3  # seconds a webhook attempt may take in these tests
 MAX_ATTEMPTS = 4

@@ -23,8 +23,7 @@ from schemathesis import GenerationMode
 from mockserver.api.openapi import build_openapi
 from mockserver.contract import Contract
 
-from .conftest import post, sms
-from .live_mock import free_port, get, running_mock
+from .support import free_port, get, post, running_mock, sms
 
 API_KEY, API_SECRET, TOKEN = "fuzz-key", "fuzz-secret", "fuzz-token"
 HEADERS = {"Authorization": "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode(),

@@ -14,8 +14,7 @@ import aiohttp
 import orjson
 import pytest
 
-from .conftest import BASIC, sms
-from .live_mock import LiveMock, https_mock, running_mock, trickle
+from .support import BASIC, LiveMock, https_mock, running_mock, sms, trickle
 
 HEADER_TIMEOUT = 1.0
 HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: m\r\n\r\n"

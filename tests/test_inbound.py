@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import advance, messenger, post
+from .support import advance, messenger, post
 
 CONTENTS = [
     {"type": "text", "text": "Hello from Facebook Messenger!"},

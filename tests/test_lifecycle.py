@@ -6,7 +6,7 @@ import pytest
 
 from mockserver.simulation.clock import parse_iso
 
-from .conftest import advance, messenger, post, sms, viber
+from .support import advance, messenger, post, sms, viber
 
 EXPECTED = {
     "sms": ["submitted", "delivered"],

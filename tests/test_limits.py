@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from .conftest import advance, post, sms
+from .support import advance, post, sms
 
 CAP = 3
 NOT_SENT = f"not sent: {CAP} deliveries already pending for "

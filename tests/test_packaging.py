@@ -27,8 +27,8 @@ import pytest
 from mockserver.config import DEFAULT_PORT, FILE_ONLY, setting_names
 from mockserver.pytest_plugin import MockClient
 
-from .conftest import sms
-from .test_pytest_plugin import clean_env, free_port, post_json, send_sms, serving
+from .support import free_port, sms
+from .test_pytest_plugin import clean_env, post_json, send_sms, serving
 
 pytestmark = pytest.mark.slow
 

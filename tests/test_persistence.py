@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,21 +16,12 @@ from aiohttp import web
 
 from mockserver.api.keys import ACCOUNTS
 
-from .conftest import BASIC, Receiver, advance, messenger, post, sms
+from .support import BASIC, Receiver, advance, free_port, messenger, mock_command, post, sms, spawn_mock
+from .support import workflow as flow
 
 START = "2018-06-01T00:00:00Z"
 STUCK = "447700900930"  # a magic recipient: stays submitted
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _failover(first: dict[str, Any], second: dict[str, Any], expiry: int = 600) -> dict[str, Any]:
-    return {"template": "failover",
-            "workflow": [{**first, "failover": {"expiry_time": expiry, "condition_status": "delivered"}}, second]}
 
 
 @dataclass
@@ -81,22 +70,12 @@ async def spawn(tmp_path: Path) -> AsyncIterator[Spawn]:
     http = aiohttp.ClientSession()
 
     async def start(*args: str) -> Server:
-        port = _free_port()
         output = tmp_path / f"server-{len(processes)}.log"
         with output.open("wb") as sink:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "mockserver", "--port", str(port), "--state-file", str(tmp_path / "mock.db"),
-                *args, stdout=sink, stderr=asyncio.subprocess.STDOUT)
+            process, url = await spawn_mock("--state-file", str(tmp_path / "mock.db"), *args, output=sink,
+                                            describe=output.read_text)
         processes.append(process)
-        server = Server(process, f"http://127.0.0.1:{port}", output, http)
-        for _ in range(300):
-            try:
-                await server.get("/_mock/health")
-                return server
-            except aiohttp.ClientConnectionError:
-                assert process.returncode is None, output.read_text()
-                await asyncio.sleep(0.02)  # waiting for a process to start: no clock to advance
-        raise AssertionError("the server did not start: " + output.read_text())
+        return Server(process, url, output, http)
 
     yield start
     for process in processes:
@@ -125,7 +104,7 @@ async def test_kill_9_keeps_the_history_and_the_message_accepted_just_before(spa
     server = await spawn(*args)
     await server.send("/beta/messages", sms())
     await server.send("/beta/messages", messenger())
-    await server.send("/beta/workflows", _failover(sms(to=STUCK), messenger()), key="workflow_uuid")
+    await server.send("/beta/workflows", flow(sms(to=STUCK), messenger(), condition="delivered"), key="workflow_uuid")
     await server.send("/_mock/inbound", {"content": {"type": "text", "text": "a reply"}})
     await server.advance(30)
     before = await _history(server)
@@ -147,7 +126,7 @@ async def test_status_steps_and_workflow_expiry_resume_after_kill_9(spawn, recei
     args = ("--clock", "manual", "--start-time", START, "--status-url", receiver.url())
     server = await spawn(*args)
     message = await server.send("/beta/messages", messenger())
-    workflow = await server.send("/beta/workflows", _failover(sms(to=STUCK), messenger(to="555")),
+    workflow = await server.send("/beta/workflows", flow(sms(to=STUCK), messenger(to="555"), condition="delivered"),
                                  key="workflow_uuid")
     await server.advance(1)  # messenger submitted; delivered comes about 1.5 s later
     assert await _statuses(server, message) == ["accepted", "submitted"]
@@ -168,7 +147,7 @@ async def test_status_steps_and_workflow_expiry_resume_after_kill_9(spawn, recei
 
 
 async def test_a_receiver_that_was_down_gets_the_retried_webhooks_after_a_restart(spawn):
-    port = _free_port()  # nothing listens there yet: every attempt is refused
+    port = free_port()  # nothing listens there yet: every attempt is refused
     args = ("--time-scale", "0.01", "--webhook-retry-base", "30", "--status-url", f"http://127.0.0.1:{port}/status")
     server = await spawn(*args)
     uuid = await server.send("/beta/messages", sms())
@@ -236,7 +215,7 @@ async def test_a_second_server_cannot_use_a_state_file_in_use(make_mock, tmp_pat
     state = str(tmp_path / "mock.db")
     await make_mock(state_file=state)  # holds the file, in this process
     second = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mockserver", "--port", str(_free_port()), "--state-file", state,
+        *mock_command(free_port(), "--state-file", state),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output, _ = await asyncio.wait_for(second.communicate(), 15)
     assert second.returncode == 2  # a start-up error, like every bad setting
@@ -297,8 +276,7 @@ async def test_a_restart_with_a_status_url_sends_only_the_statuses_after_the_res
 async def test_a_failover_decided_before_its_message_was_pruned_ends_the_same_after_a_restart(make_mock, tmp_path):
     state = str(tmp_path / "mock.db")
     client = await make_mock(history_limit=2, start_time=START, state_file=state)
-    body = {"template": "failover", "workflow": [
-        {**messenger(), "failover": {"expiry_time": 600, "condition_status": "read"}}, sms()]}
+    body = flow(messenger(), sms())
     _, answer = await post(client, "/beta/workflows", body)
     for _ in range(2):  # the workflow's message is pruned
         await post(client, "/beta/messages", sms())
@@ -322,7 +300,7 @@ async def test_reset_empties_the_state_file(make_mock, tmp_path):
     state = tmp_path / "mock.db"
     client = await make_mock(state_file=str(state))
     await post(client, "/beta/messages", sms())
-    await post(client, "/beta/workflows", _failover(sms(to=STUCK), messenger()))
+    await post(client, "/beta/workflows", flow(sms(to=STUCK), messenger(), condition="delivered"))
     assert (await client.post("/_mock/rules", json={"match": {"to": "1"}, "outcome": "rejected",
                                                          "error_code": 1000})).status == 201
     await advance(client, 30)

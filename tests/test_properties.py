@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from mockserver.contract import Contract
 
-from .live_mock import running_mock
+from .support import running_mock
 
 CONTRACT = Contract()
 VOLUME = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,7 +24,7 @@ from mockserver import client as client_module
 from mockserver.client import RESTORED_CONFIG, MockServer, MockStartError
 from mockserver.pytest_plugin import MockClient, MockError, MockTimeout
 
-from .conftest import BASIC, Receiver, sms
+from .support import BASIC, Receiver, free_port, sms
 
 pytest_plugins = ["pytester"]
 
@@ -33,11 +33,6 @@ REPO = Path(__file__).resolve().parents[1]
 WITH_PLUGIN = ("-p", "no:mockserver", "-p", "mockserver.pytest_plugin")
 INNER_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

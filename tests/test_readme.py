@@ -22,7 +22,7 @@ import pytest
 
 from mockserver.client import MockClient, MockServer, baseline, restore
 
-from .live_mock import ROOT, running_mock
+from .support import ROOT, running_mock
 
 README = ROOT / "README.md"
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")

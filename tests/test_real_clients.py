@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from vonage_messages import (
     ViberTextOptions,
 )
 
-from .conftest import advance
+from .support import advance, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_DIR = Path(__file__).resolve().parent / "clients" / "node"
@@ -141,11 +140,6 @@ class TlsMock:
     base_url: str
     ca: Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from mockserver.app import create_app
 from mockserver.config import Settings
 
 from .conftest import BASIC, sms
-from .live_mock import LiveMock, running_mock
+from .support import LiveMock, running_mock
 
 KEY, SECRET, TOKEN, APPLICATION = "robust-key", "robust-secret", "robust-token", "robust-app"
 STRICT_BASIC = b"Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode())

@@ -13,7 +13,7 @@ import pytest
 
 from mockserver.simulation.rules import ERROR_REASONS, RuleBook, normalise_number
 
-from .conftest import advance, messenger, post, sms, viber
+from .support import advance, messenger, post, sms, viber
 
 MAGIC = json.loads(resources.files("mockserver.simulation").joinpath("magic_rules.json").read_text())
 

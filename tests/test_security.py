@@ -12,8 +12,7 @@ import pytest
 
 from mockserver.config import Settings, is_loopback, load_settings
 
-from .conftest import BASIC, advance, post, sms
-from .live_mock import LiveMock, running_mock
+from .support import BASIC, LiveMock, advance, post, running_mock, sms
 
 TOKEN = "s3cr3t-t0ken"
 SCRIPT = "<script>alert(1)</script>"

@@ -4,43 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
-import sys
 
 import aiohttp
 import pytest
 
-from .conftest import BASIC, sms
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mockserver", "--port", str(port), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(url + "/_mock/health") as response:
-                    if response.status == 200:
-                        return process, url
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("the server did not start")
+from .support import BASIC, sms, spawn_mock
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_stops_cleanly_and_logs_pending_deliveries(receiver, signum):
     receiver.slow_when = (b"447700900", 30.0)  # the receiver stalls: deliveries stay in flight
-    process, url = await _start("--clock", "real", "--time-scale", "0.001", "--status-url", receiver.url())
+    process, url = await spawn_mock("--clock", "real", "--time-scale", "0.001", "--status-url", receiver.url())
     async with aiohttp.ClientSession() as session:
         for _ in range(3):
             async with session.post(url + "/beta/messages", json=sms(), headers={"Authorization": BASIC}) as r:
@@ -60,7 +34,7 @@ async def test_stops_cleanly_and_logs_pending_deliveries(receiver, signum):
 
 
 async def test_request_log_has_one_line_per_request():
-    process, url = await _start("--clock", "manual")
+    process, url = await spawn_mock("--clock", "manual")
     async with aiohttp.ClientSession() as session:
         async with session.post(url + "/beta/messages", json=sms(), headers={"Authorization": BASIC}) as r:
             assert r.status == 202
@@ -74,7 +48,7 @@ async def test_request_log_has_one_line_per_request():
 
 
 async def test_warning_level_logs_no_request_lines():
-    process, url = await _start("--clock", "manual", "--log-level", "warning")
+    process, url = await spawn_mock("--clock", "manual", "--log-level", "warning")
     async with aiohttp.ClientSession() as session, session.get(url + "/_mock/health") as r:
         assert r.status == 200
     process.send_signal(signal.SIGTERM)
@@ -83,7 +57,7 @@ async def test_warning_level_logs_no_request_lines():
 
 
 async def test_open_event_streams_do_not_hold_up_shutdown():
-    process, url = await _start("--clock", "manual")
+    process, url = await spawn_mock("--clock", "manual")
     async with aiohttp.ClientSession() as session, session.get(url + "/_mock/events") as stream:
         assert b"hello" in await stream.content.readuntil(b"\n\n")
         started = asyncio.get_running_loop().time()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from .support import free_port
+
 BAD_CONFIG_FILES = {
     "rule regex": ('[[rules]]\noutcome = "slow"\nmatch = {to_pattern = "(["}\n', "rules.0.match.to_pattern:"),
     "jitter word": ('[profiles.sms]\njitter = "lots"\n', "profiles.sms.jitter:"),
@@ -19,11 +21,6 @@ BAD_CONFIG_FILES = {
     "public key number": ("public_key = 5\n", "public_key:"),
 }
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -56,7 +53,7 @@ def test_a_port_in_use_is_named_with_the_way_out(taken_port, tmp_path):
 
 
 def test_a_start_time_that_is_no_time(tmp_path):
-    _assert_refused(_start("--port", str(_free_port()), "--start-time", "tomorrow", cwd=tmp_path),
+    _assert_refused(_start("--port", str(free_port()), "--start-time", "tomorrow", cwd=tmp_path),
                     "start_time:", "tomorrow", "--start-time")
 
 
@@ -65,12 +62,12 @@ def test_a_start_time_that_is_no_time(tmp_path):
     (lambda folder: folder, "Is a directory"),
 ])
 def test_a_public_key_that_cannot_be_read(tmp_path, make, reason):
-    _assert_refused(_start("--port", str(_free_port()), "--public-key", str(make(tmp_path)), cwd=tmp_path),
+    _assert_refused(_start("--port", str(free_port()), "--public-key", str(make(tmp_path)), cwd=tmp_path),
                     "public_key:", reason)
 
 
 def test_a_host_that_does_not_resolve(tmp_path):
-    _assert_refused(_start("--port", str(_free_port()), "--host", "not.a.host.invalid", cwd=tmp_path),
+    _assert_refused(_start("--port", str(free_port()), "--host", "not.a.host.invalid", cwd=tmp_path),
                     "host:", "not.a.host.invalid")
 
 
@@ -79,7 +76,7 @@ def test_a_bad_config_file_value(tmp_path, case):
     text, name = BAD_CONFIG_FILES[case]
     config = tmp_path / "mock.toml"
     config.write_text(text)
-    _assert_refused(_start("--port", str(_free_port()), "--config", str(config), cwd=tmp_path),
+    _assert_refused(_start("--port", str(free_port()), "--config", str(config), cwd=tmp_path),
                     name, f"in config file {config}")
 
 

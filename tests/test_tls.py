@@ -22,7 +22,7 @@ from mockserver import tls
 from mockserver.app import create_app
 from mockserver.config import ConfigError, Settings, load_settings
 
-from .live_mock import LiveMock, https_mock
+from .support import LiveMock, free_port, https_mock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,11 +45,6 @@ async def health(url: str, ca: Path | None = None) -> int:
     async with aiohttp.ClientSession() as session, session.get(f"{url}/_mock/health", ssl=context) as response:
         return response.status
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_self_signed_certificate_is_trusted_through_the_local_ca(tmp_path):

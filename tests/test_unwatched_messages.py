@@ -10,7 +10,8 @@ import pytest
 
 from mockserver.simulation.clock import parse_iso
 
-from .conftest import advance, messenger, post, sms
+from .support import advance, messenger, post, sms
+from .support import workflow as flow
 
 START = "2026-01-01T00:00:00.000Z"
 
@@ -36,16 +37,11 @@ async def test_history_read_later_equals_the_history_walked_on_timers(make_mock,
     assert [h[-1]["status"] for h in lazy] == ["delivered", "read", "undeliverable", "read", "rejected"]
 
 
-def _failover(first, second, condition="read", expiry=600):
-    return {"template": "failover",
-            "workflow": [{**first, "failover": {"expiry_time": expiry, "condition_status": condition}}, second]}
-
-
 async def _start_workflows(client):
-    bodies = [_failover(messenger(), sms()),  # read in time: completed on item 1
-              _failover(messenger(to="magic-never-read"), sms()),  # expires, completed on SMS
-              _failover(messenger(to="magic-absent"), sms(to="447700900910")),  # fails, then fails: error
-              _failover(sms(to="447700900930"), messenger(), condition="delivered", expiry=30)]  # stuck: expires
+    bodies = [flow(messenger(), sms()),  # read in time: completed on item 1
+              flow(messenger(to="magic-never-read"), sms()),  # expires, completed on SMS
+              flow(messenger(to="magic-absent"), sms(to="447700900910")),  # fails, then fails: error
+              flow(sms(to="447700900930"), messenger(), condition="delivered", expiry=30)]  # stuck: expires
     return [(await post(client, "/beta/workflows", body))[1]["workflow_uuid"] for body in bodies]
 
 
@@ -146,7 +142,7 @@ async def test_a_step_due_exactly_now_is_taken(make_mock, receiver, watched):
 
 async def test_a_condition_met_exactly_at_expiry_counts_as_met(make_mock):
     client = await make_mock(profiles=EXACT, start_time="2018-06-01T12:00:00.123Z")
-    body = _failover(messenger(), sms(), condition="read", expiry=15)
+    body = flow(messenger(), sms(), condition="read", expiry=15)
     _, answer = await post(client, "/beta/workflows", body)
     await advance(client, 60)
     workflow = await (await client.get(f"/_mock/workflows/{answer['workflow_uuid']}")).json()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import BASIC, advance, post
+from .support import BASIC, advance, post
 
 V1_ERRORS = "https://developer.nexmo.com/api-errors/messages-olympus"
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, ROOT, Api, MockProcess, threaded_receiver
-from .conftest import Receiver, messenger, sms, viber
+from .support import Receiver, messenger, sms, viber, workflow
 
 TOKEN = "page-test-token"
 USER = "1234567890123456"
@@ -91,11 +91,6 @@ def bubble(page: Page, uuid: str) -> Any:
     return page.locator(f'.bubble[data-uuid="{uuid}"]')
 
 
-def failover(first: dict[str, Any], second: dict[str, Any], condition: str = "read") -> dict[str, Any]:
-    return {"template": "failover",
-            "workflow": [{**first, "failover": {"expiry_time": 600, "condition_status": condition}}, second]}
-
-
 def test_a_sent_message_appears_with_one_tick_then_two_then_read(ui: Page, api: Api) -> None:
     uuid = api.send(messenger(to=USER, text="Your order has shipped"))
     conversation(ui, "Messenger", USER).click()
@@ -135,7 +130,7 @@ def test_a_magic_failure_shows_in_red_with_its_code(ui: Page, api: Api) -> None:
 
 
 def test_a_failover_workflow_is_one_thread_with_a_visible_hop(ui: Page, api: Api) -> None:
-    api.start_workflow(failover(messenger(to="magic-never-read", text="Are you there?"),
+    api.start_workflow(workflow(messenger(to="magic-never-read", text="Are you there?"),
                                 sms(to="447700900000", text="Are you there? (by SMS)")))
     conversation(ui, "Messenger", "magic-never-read").click()
     expect(ui.locator(".workflow-note")).to_have_text("Failover workflow: Messenger → SMS")
@@ -295,7 +290,7 @@ def test_screenshot_of_the_main_view(ui: Page, api: Api, server: MockProcess, tm
     api.send(sms(to="447700900000", text="Your table for 2 is booked for 8 pm."))
     api.send(viber(to="447700900002", text="Your boarding pass is ready."))
     api.send(messenger(to=USER, page=PAGE_ID, text="Hi Sam! Your parcel arrives tomorrow."))
-    api.start_workflow(failover(messenger(to=fan, page=PAGE_ID, text="Your tickets for Friday are ready. Got them?"),
+    api.start_workflow(workflow(messenger(to=fan, page=PAGE_ID, text="Your tickets for Friday are ready. Got them?"),
                                 sms(to="447700900123", text="Your tickets for Friday are ready: reply YES")))
     api.send(sms(to="447700900910", text="Your verification code is 493 112"))
     api.advance(630)

@@ -6,7 +6,7 @@ import hashlib
 
 import jwt
 
-from .conftest import advance, post, sms
+from .support import advance, post, sms
 
 
 async def _deliveries(client, **params):
