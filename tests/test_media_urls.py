@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import messenger, post, sms, viber
+from .support import messenger, post, sms, viber
 
 BAD_URLS = ["javascript:alert(1)", "ftp://x/y.jpg", "not a url", "https://exa mple.com/x.jpg",
             "data:image/png;base64,AA", "file:///etc/passwd", "https://bücher.example/x.jpg", "http://"]

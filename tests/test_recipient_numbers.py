@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import post, sms, viber
+from .support import post, sms, viber
 
 REASON = "must be a phone number in E.164 format without + or 00, e.g. 447700900000 (digits only, at most 15)"
 PATHS = ("/beta/messages", "/v0.1/messages")

@@ -29,8 +29,7 @@ from hypothesis import strategies as st
 from mockserver.app import create_app
 from mockserver.config import Settings
 
-from .conftest import BASIC, sms
-from .support import LiveMock, running_mock
+from .support import BASIC, LiveMock, running_mock, sms
 
 KEY, SECRET, TOKEN, APPLICATION = "robust-key", "robust-secret", "robust-token", "robust-app"
 STRICT_BASIC = b"Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode())
