@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
@@ -52,10 +53,82 @@ def default_schema_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class _Check:
-    """One schema compiled twice: a fast yes/no judge and a slow validator that lists every error."""
+    """One schema compiled twice: jsonschema-rs (a fast yes/no judge, and its errors) and python-jsonschema (the
+    reference explanation). `errors` is None when only python-jsonschema could compile the schema."""
 
     fast: Callable[[object], bool]
     slow: Draft202012Validator
+    errors: Callable[[object], Iterator[Any]] | None = None
+
+    def fast_problems(self, instance: object, keywords: _Keywords) -> set[tuple[Path_, str]] | None:
+        """The problems from jsonschema-rs's errors, worded as `_render` words python-jsonschema's; None when an
+        error is not one `_render` would word alike (then the reference explains the instance)."""
+        if self.errors is None:
+            return None
+        found: set[tuple[Path_, str]] = set()
+        for error in self.errors(instance):
+            keyword = keywords.at(error.absolute_keyword_location)
+            if keyword is None or _FAST_KINDS.get(type(error.kind).__name__) != keyword.name:
+                return None
+            path: Path_ = tuple(error.instance_path)
+            at = _at(instance, path)
+            if keyword.name == "pattern" and _search(keyword.schema["pattern"], at):
+                continue  # Python's re, the reference's, lets "$" match before a final newline; Rust's does not
+            fields = _offending_fields(keyword.name, keyword.schema, at)
+            if fields is None:
+                found.add((path, keyword.reason))
+            else:
+                found.update(((*path, field), keyword.reason) for field in fields)
+        return found
+
+
+# jsonschema-rs error kinds reported exactly where python-jsonschema reports an error of the keyword, one for one
+# (required: one per missing name in both). Left to the reference: anyOf/oneOf (their branches count errors
+# differently, and the closest branch is chosen by that count), false schemas, keywords _REASONS does not word.
+_FAST_KINDS = {
+    "Required": "required", "Not": "not", "AdditionalProperties": "additionalProperties", "Type": "type",
+    "Enum": "enum", "Constant": "const", "MinLength": "minLength", "MaxLength": "maxLength", "Minimum": "minimum",
+    "Maximum": "maximum", "ExclusiveMinimum": "exclusiveMinimum", "ExclusiveMaximum": "exclusiveMaximum",
+    "MultipleOf": "multipleOf", "MinItems": "minItems", "MaxItems": "maxItems", "UniqueItems": "uniqueItems",
+    "MinProperties": "minProperties", "MaxProperties": "maxProperties", "Pattern": "pattern",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyword:
+    """One keyword of a schema document: its name, the schema object holding it, and its reason."""
+
+    name: str
+    schema: dict[str, Any]
+    reason: str
+
+
+class _Keywords:
+    """The keyword at each absolute keyword location of jsonschema-rs errors, resolved once per location."""
+
+    def __init__(self, documents: Iterable[dict]) -> None:
+        self._documents = {doc["$id"]: doc for doc in documents}
+        self._resolved: dict[str | None, _Keyword | None] = {}
+
+    def at(self, location: str | None) -> _Keyword | None:
+        """None for a location outside the documents, or not at one of the keywords of _FAST_KINDS."""
+        if location not in self._resolved:
+            self._resolved[location] = self._resolve(location)
+        return self._resolved[location]
+
+    def _resolve(self, location: str | None) -> _Keyword | None:
+        uri, _, pointer = (location or "").partition("#")
+        parts = [unquote(part).replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+        schema: Any = self._documents.get(uri)
+        try:
+            for part in parts[:-1]:
+                schema = schema[int(part) if isinstance(schema, list) else part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+        name = parts[-1] if parts else ""
+        if not isinstance(schema, dict) or name not in schema or name not in _FAST_KINDS.values():
+            return None
+        return _Keyword(name, schema, _reason(schema, name, schema[name], ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +171,17 @@ class _Compiled:
                 return False
         return True
 
+    def fast_problems(self, instance: object, keywords: _Keywords) -> set[tuple[Path_, str]] | None:
+        found = self.whole.fast_problems(instance, keywords)
+        for rule in self.positional:
+            items = rule.items(instance) or []
+            for index, check in rule.targets(items):
+                at_item = check.fast_problems(items[index], keywords)
+                if found is None or at_item is None:
+                    return None
+                found.update(((*rule.path, index, *path), reason) for path, reason in at_item)
+        return found
+
     def explain(self, instance: object) -> Iterator[tuple[Path_, str]]:
         for error in self.whole.slow.iter_errors(instance):
             yield from _render(error)
@@ -120,16 +204,32 @@ class Contract:
         )
         self._rs_registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in documents])
         self._compiled = {name: self._compile(doc) for name, doc in self._documents.items()}
+        self._keywords = _Keywords(documents)
 
     def problems(self, schema: str, instance: object) -> list[InvalidParameter]:
-        """Every violation of `schema` (its path in the schema dir, without .json), ordered by path."""
+        """Every violation of `schema` (its path in the schema dir, without .json), ordered by path.
+
+        Worded from jsonschema-rs's errors when each is one the reference words alike (tests/test_contract.py
+        holds both to the same answers), else by `reference_problems`: python-jsonschema's walk is 40x slower."""
         compiled = self._get(schema)
-        try:
-            verdict: bool | None = compiled.is_valid(instance)
-        except (ValueError, RecursionError):
-            verdict = None
+        verdict = _verdict(compiled, instance)
         if verdict:
             return []
+        try:
+            found = compiled.fast_problems(instance, self._keywords) if verdict is False else None
+        except (ValueError, RecursionError):  # e.g. too deep: iter_errors reads all the instance, is_valid may not
+            found = None
+        if found is None:
+            return self._reference(compiled, instance, verdict)
+        return _ordered(found or {((), "is not valid")})
+
+    def reference_problems(self, schema: str, instance: object) -> list[InvalidParameter]:
+        """`problems` as python-jsonschema's walk finds them: any schema, any instance, the reference wording."""
+        compiled = self._get(schema)
+        return self._reference(compiled, instance, _verdict(compiled, instance))
+
+    @staticmethod
+    def _reference(compiled: _Compiled, instance: object, verdict: bool | None) -> list[InvalidParameter]:
         try:
             found = set(compiled.explain(instance))
         except RecursionError:
@@ -181,7 +281,21 @@ class Contract:
         if not _has_ref(inlined):  # circular ones stay, relative to a document that is no longer there
             # The error walk on the $refs inlined once: resolving them on each descent took 60 % of its time.
             slow = Draft202012Validator(inlined)
-        return _Check(fast.is_valid, slow)
+        return _Check(fast.is_valid, slow, fast.iter_errors)
+
+
+def _verdict(compiled: _Compiled, instance: object) -> bool | None:
+    """jsonschema-rs's verdict; None when it cannot judge (keys JSON cannot hold, nesting too deep)."""
+    try:
+        return compiled.is_valid(instance)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _at(instance: Any, path: Path_) -> Any:
+    for part in path:
+        instance = instance[part]
+    return instance
 
 
 def _has_ref(node: Any) -> bool:
@@ -217,9 +331,13 @@ def _arrays_with_positional_rules(document: dict) -> Iterator[tuple[tuple[str, .
 
 
 def _ordered(found: Iterable[tuple[Path_, str]]) -> list[InvalidParameter]:
-    unique = {(".".join(map(str, path)), reason): path for path, reason in found}
-    ordered = sorted(unique.items(), key=lambda item: (_path_key(item[1]), item[0][1]))
-    return [InvalidParameter(name, reason) for (name, reason), _ in ordered]
+    """Sorted by path, then reason; of paths with one dotted name ("a.b" and a/b) the first in that order counts,
+    so the answer does not depend on the order the errors were found in."""
+    answer: dict[tuple[str, str], InvalidParameter] = {}
+    for path, reason in sorted(found, key=lambda problem: (_path_key(problem[0]), problem[1])):
+        name = ".".join(map(str, path))
+        answer.setdefault((name, reason), InvalidParameter(name, reason))
+    return list(answer.values())
 
 
 def _path_key(path: Path_) -> tuple[tuple[int, int, str], ...]:
@@ -228,13 +346,14 @@ def _path_key(path: Path_) -> tuple[tuple[int, int, str], ...]:
 
 def _render(error: ValidationError) -> Iterator[tuple[Path_, str]]:
     """The leaf problems of one jsonschema error, each as (instance path, reason)."""
-    if error.validator in ("anyOf", "oneOf") and error.context and _custom_reason(error) is None:
+    worded = _custom_reason(error.schema, error.validator) is not None
+    if error.validator in ("anyOf", "oneOf") and error.context and not worded:
         for sub_error in _closest_branch(error.context):
             yield from _render(sub_error)
         return
     path: Path_ = tuple(error.absolute_path)
-    reason = _reason(error)
-    fields = _offending_fields(error)
+    reason = _reason(error.schema, error.validator, error.validator_value, error.message)
+    fields = _offending_fields(error.validator, error.schema, error.instance)
     if fields is None:
         yield path, reason
     else:
@@ -250,16 +369,15 @@ def _closest_branch(errors: list[ValidationError]) -> list[ValidationError]:
     return min(branches.values(), key=len)
 
 
-def _offending_fields(error: ValidationError) -> list[str] | None:
+def _offending_fields(keyword: str, schema: dict[str, Any], instance: object) -> list[str] | None:
     """For errors reported on an object about some of its properties, the names of those properties."""
-    instance = error.instance
     if not isinstance(instance, dict):
         return None
-    if error.validator == "required":
-        return [name for name in error.validator_value if name not in instance]
-    if error.validator == "additionalProperties" and error.validator_value is False:
-        known = error.schema.get("properties", {})
-        patterns = error.schema.get("patternProperties", {})
+    if keyword == "required":
+        return [name for name in schema["required"] if name not in instance]
+    if keyword == "additionalProperties" and schema["additionalProperties"] is False:
+        known = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
         return [name for name in instance if name not in known and not any(_search(p, name) for p in patterns)]
     return None
 
@@ -268,21 +386,21 @@ def _search(pattern: str, text: object) -> bool:
     return isinstance(text, str) and re.search(pattern, text) is not None
 
 
-def _custom_reason(error: ValidationError) -> str | None:
+def _custom_reason(schema: object, keyword: str) -> str | None:
     """The schema's own wording: "x-reason" as a string for any keyword, or an object keyed by keyword."""
-    schema = error.schema
     reason = schema.get("x-reason") if isinstance(schema, dict) else None
     if isinstance(reason, dict):
-        reason = reason.get(error.validator)
+        reason = reason.get(keyword)
     return reason if isinstance(reason, str) else None
 
 
-def _reason(error: ValidationError) -> str:
-    custom = _custom_reason(error)
+def _reason(schema: object, keyword: str, value: object, message: str) -> str:
+    """The reason for an error of `keyword` (whose value is `value`) in `schema`; `message` for unworded ones."""
+    custom = _custom_reason(schema, keyword)
     if custom is not None:
         return custom
-    render = _REASONS.get(error.validator)
-    return render(error.validator_value) if render else error.message
+    render = _REASONS.get(keyword)
+    return render(value) if render else message
 
 
 def _show(value: object) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jsonschema_rs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -676,6 +679,99 @@ def test_both_engines_agree(contract: Contract, engines: tuple[Registry, Any], c
     slow = Draft202012Validator(ref, registry=python).is_valid(case.instance)
     fast = jsonschema_rs.Draft202012Validator(ref, registry=rust, validate_formats=False).is_valid(case.instance)
     assert fast is slow
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.schema}: {case.id}")
+def test_the_fast_path_answers_as_the_reference(contract: Contract, case: Case) -> None:
+    """jsonschema-rs's errors, worded, give python-jsonschema's answer: names, reasons and order."""
+    assert contract.problems(case.schema, case.instance) == contract.reference_problems(case.schema, case.instance)
+
+
+def test_the_fast_path_answers_every_invalid_case_of_the_table(contract: Contract) -> None:
+    """So the test above compares two paths: none of these falls back to the reference."""
+    fast = contract._keywords
+    fallen_back = [(case.schema, case.id) for case in CASES
+                   if case.names and contract._get(case.schema).fast_problems(case.instance, fast) is None]
+    assert fallen_back == []
+
+
+@functools.cache
+def _schema_words(contract: Contract) -> tuple[list[str], list[Any]]:
+    """The property names and the const/enum values of every schema file: what mutations should be made of."""
+    names: set[str] = set()
+    values: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            names.update(node.get("properties", {}))
+            values.extend([node["const"]] if "const" in node else node.get("enum", []))
+            for key, value in node.items():
+                if key not in ("const", "enum", "examples"):
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(contract.schema_documents())
+    return sorted(names), values
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in children:
+        found += _paths(value, (*path, key))
+    return found
+
+
+@functools.cache
+def _bases(contract: Contract) -> dict[str, list[Any]]:
+    """Schema name -> its table cases' instances and its examples."""
+    bases: dict[str, list[Any]] = {}
+    for case in CASES:
+        bases.setdefault(case.schema, []).append(case.instance)
+    for name, document in contract.schema_documents().items():
+        if document.get("examples"):
+            bases.setdefault(name, []).extend(document["examples"])
+    return bases
+
+
+@st.composite
+def _mutants(draw: st.DrawFn, contract: Contract) -> tuple[str, Any]:
+    """A table case or a schema's example, with one to three values replaced, keys added or keys removed."""
+    bases = _bases(contract)
+    schema = draw(st.sampled_from(sorted(bases)))
+    instance = copy.deepcopy(draw(st.sampled_from(bases[schema])))
+    names, values = _schema_words(contract)
+    keys = st.sampled_from(names) | st.text(max_size=3)
+    scalars = (st.sampled_from(values) | st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+               | st.text(max_size=4) | st.sampled_from(["", "x" * 41, "x" * 1001, UUID, TIMESTAMP, TIMESTAMP + "\n",
+                                                        "https://e.com/a", "https://e.com/\n", "0.5", "\n"]))
+    json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                               | st.dictionaries(keys, inner, max_size=3), max_leaves=6)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(instance)))
+        parent = instance
+        for key in path[:-1]:
+            parent = parent[key]
+        target = parent[path[-1]] if path else instance
+        move = draw(st.sampled_from(["replace", "drop", "add"]))
+        if move == "add" and isinstance(target, dict):
+            target[draw(keys)] = draw(json_values)
+        elif move == "drop" and path and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif path:
+            parent[path[-1]] = draw(json_values)
+        else:
+            instance = draw(json_values)
+    return schema, instance
+
+
+@settings(max_examples=1000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_fast_path_answers_as_the_reference_for_mutated_bodies(contract: Contract, data: st.DataObject) -> None:
+    schema, instance = data.draw(_mutants(contract))
+    assert contract.problems(schema, instance) == contract.reference_problems(schema, instance)
 
 
 def test_the_built_in_magic_rules_are_rules(contract: Contract) -> None:
