@@ -59,7 +59,9 @@ async def read_v1_body(request: web.Request) -> Any:
     except Problem as problem:
         if problem.status != 400:
             raise
-        raise Problem(422, problem.type, problem.title, problem.detail) from None
+        # v1 answers every 422 with invalid_parameters: for an unreadable body, the body ("") is the parameter
+        raise Problem(422, problem.type, problem.title, problem.detail,
+                      problem.invalid_parameters or [InvalidParameter("", problem.detail)]) from None
 
 
 def message_command(body: dict[str, Any], generation: str) -> SendMessage:
