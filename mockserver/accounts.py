@@ -53,7 +53,7 @@ class Accounts:
 
     def of(self, caller: Caller) -> Backend:
         """The backend of the account a request's caller belongs to: for now, every caller shares the default one."""
-        return self._backends.get(DEFAULT_ACCOUNT) or self.default
+        return self.default
 
     @property
     def default(self) -> Backend:

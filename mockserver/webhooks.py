@@ -124,14 +124,16 @@ class WebhookDispatcher:
     # -- turning events into deliveries ---------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         policy, subject = self.policy, event.subject
-        render = self.renderers[subject.api]
         if event.type is EventType.MESSAGE_STATUS and policy.status_url:
-            self.enqueue("status", policy.status_url, subject.message_uuid, render.status(subject, event.detail))
-        elif event.type is EventType.WORKFLOW_FINISHED and policy.status_url and render.workflow_report:
-            self.enqueue("workflow", policy.status_url, subject.workflow_uuid,
-                         render.workflow_report(subject, self.store))
+            body = self.renderers[subject.api].status(subject, event.detail)
+            self.enqueue("status", policy.status_url, subject.message_uuid, body)
+        elif event.type is EventType.WORKFLOW_FINISHED and policy.status_url:
+            report = self.renderers[subject.api].workflow_report
+            if report:
+                self.enqueue("workflow", policy.status_url, subject.workflow_uuid, report(subject, self.store))
         elif event.type is EventType.INBOUND_RECEIVED and policy.inbound_url:
-            self.enqueue("inbound", policy.inbound_url, subject.message_uuid, render.inbound(subject))
+            body = self.renderers[subject.api].inbound(subject)
+            self.enqueue("inbound", policy.inbound_url, subject.message_uuid, body)
 
     def enqueue(self, kind: str, url: str, subject_uuid: str, body: dict[str, Any]) -> Delivery:
         delivery = Delivery(id=new_uuid(), kind=kind, url=url, subject_uuid=subject_uuid,

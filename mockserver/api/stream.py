@@ -25,6 +25,14 @@ def _message(event: Event) -> dict[str, Any]:
     return data
 
 
+def _workflow(event: Event) -> dict[str, Any]:
+    return {"workflow": event.subject.to_dict()}
+
+
+def _delivery(event: Event) -> dict[str, Any]:
+    return {"delivery": event.subject.to_dict()}
+
+
 def _nothing(event: Event) -> dict[str, Any]:
     return {}
 
@@ -35,11 +43,11 @@ EVENT_DATA: dict[EventType, Callable[[Event], dict[str, Any]]] = {
     EventType.MESSAGE_STATUS: _message,
     EventType.MESSAGE_TIMED: _message,
     EventType.INBOUND_RECEIVED: _message,
-    EventType.WORKFLOW_ACCEPTED: lambda event: {"workflow": event.subject.to_dict()},
-    EventType.WORKFLOW_UPDATED: lambda event: {"workflow": event.subject.to_dict()},
-    EventType.WORKFLOW_FINISHED: lambda event: {"workflow": event.subject.to_dict()},
-    EventType.WEBHOOK_QUEUED: lambda event: {"delivery": event.subject.to_dict()},
-    EventType.WEBHOOK_ATTEMPT: lambda event: {"delivery": event.subject.to_dict()},
+    EventType.WORKFLOW_ACCEPTED: _workflow,
+    EventType.WORKFLOW_UPDATED: _workflow,
+    EventType.WORKFLOW_FINISHED: _workflow,
+    EventType.WEBHOOK_QUEUED: _delivery,
+    EventType.WEBHOOK_ATTEMPT: _delivery,
     EventType.RULES_CHANGED: _nothing,
     EventType.CONFIG_CHANGED: lambda event: {"config": event.subject},
     EventType.MOCK_RESET: _nothing,

@@ -128,8 +128,6 @@ class Engine:
             return  # pruned or reset meanwhile
         entry = message.plan.pop(0)
         message.history.append(entry)
-        if not message.plan:
-            message.plan = None
         self.store.save_message(message)
         self.bus.publish(EventType.MESSAGE_STATUS, message, entry)
         self._schedule_next(message)
