@@ -231,7 +231,7 @@ class Backend:
             "auth": self.settings.auth,
             "seed": self.settings.seed,
             "profiles": {channel: {"delays": p.delays, "jitter": p.jitter, "price": p.price,
-                                   "reply_delay": p.reply_delay}
+                                   "charged_at": p.charged_at, "reply_delay": p.reply_delay}
                          for channel, p in self.engine.profiles.items()},
             "webhook_timeout": self.policy.timeout,
             "webhook_retry_base": self.policy.retry_base,

@@ -58,7 +58,8 @@ async def test_sms_gets_v1_status_webhooks_with_flat_addresses(make_mock, receiv
         assert (body["to"], body["from"], body["channel"]) == ("447700900000", "447700900001", "sms")
         assert body["client_ref"] == "order-1234"
         assert "workflow" not in body
-    assert bodies[1]["usage"] == {"currency": "EUR", "price": "0.0333"}
+    assert bodies[0]["usage"] == {"currency": "EUR", "price": "0.0333"}  # SMS is charged at submitted
+    assert "usage" not in bodies[1]
 
 
 @pytest.mark.parametrize("message_type", ["text", "image", "audio", "video", "file"])

@@ -10,24 +10,28 @@ from typing import Any
 from .clock import round_ms
 
 # Seconds after acceptance (submitted) or after the previous status (delivered, read). Unverified against
-# the real service: these are plausible 2018 figures; change them with the `profiles` setting.
+# the real service: these are plausible 2018 figures; change them with the `profiles` setting. `charged_at` is the
+# status whose webhook carries `usage` (today's docs: SMS and MMS are charged at submitted, the rest at delivered).
 DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
     "sms": {
         "delays": {"submitted": 0.4, "delivered": 3.0},
         "jitter": 0.3,
         "price": "0.0333",
+        "charged_at": "submitted",
         "reply_delay": 20.0,
     },
     "messenger": {
         "delays": {"submitted": 0.3, "delivered": 1.5, "read": 8.0},
         "jitter": 0.3,
         "price": "0.0100",
+        "charged_at": "delivered",
         "reply_delay": 12.0,
     },
     "viber_service_msg": {
         "delays": {"submitted": 0.4, "delivered": 2.0, "read": 10.0},
         "jitter": 0.3,
         "price": "0.0333",
+        "charged_at": "delivered",
         "reply_delay": 15.0,
     },
 }
@@ -40,8 +44,9 @@ class Profile:
     delays: dict[str, float]
     jitter: float
     price: str
+    charged_at: str  # "submitted" or "delivered"
     reply_delay: float
-    usage: dict[str, str]  # on every delivered status of the channel: one shared dict, read only
+    usage: dict[str, str]  # on every charged_at status of the channel: one shared dict, read only
 
     @property
     def reports_read(self) -> bool:
@@ -66,6 +71,7 @@ def merge_profiles(overrides: dict[str, Any]) -> dict[str, Profile]:
             else:
                 merged[channel][key] = value
     return {channel: Profile(channel=channel, delays=dict(p["delays"]), jitter=float(p["jitter"]),
-                             price=str(p["price"]), reply_delay=float(p["reply_delay"]),
+                             price=str(p["price"]), charged_at=str(p["charged_at"]),
+                             reply_delay=float(p["reply_delay"]),
                              usage={"currency": CURRENCY, "price": str(p["price"])})
             for channel, p in merged.items()}

@@ -67,14 +67,15 @@ class Engine:
         at = round_ms(start + delay("submitted", self.rng, factor))
         if rule.outcome == "rejected":
             return [StatusEntry("rejected", at, rule.error)]
-        plan = [StatusEntry("submitted", at)]
+        charged = profile.usage if profile.charged_at == "submitted" else None
+        plan = [StatusEntry("submitted", at, usage=charged)]
         if rule.outcome == "stuck_submitted":
             return plan
         at = round_ms(at + delay("delivered", self.rng, factor))
         if rule.outcome == "undeliverable":
             plan.append(StatusEntry("undeliverable", at, rule.error))
             return plan
-        plan.append(StatusEntry("delivered", at, usage=profile.usage))
+        plan.append(StatusEntry("delivered", at, usage=None if charged else profile.usage))
         if profile.reports_read and rule.outcome in ("read", "slow"):
             at = round_ms(at + delay("read", self.rng, factor))
             plan.append(StatusEntry("read", at))
