@@ -71,6 +71,7 @@ class Options:
     rounds: int
     connections: int
     messages: int
+    webhook_messages: int  # stored for the RSS figure with webhooks on
     loader: str
     work: Path
     mock_src: Path  # the checkout whose `mockserver` package is measured
@@ -247,12 +248,17 @@ async def drive(opts: Options, url: str, body: bytes, seconds: float) -> Load:
     return await loadgen(opts, url, body, seconds=seconds)
 
 
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+FAILED = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\nError"
+
+
 # -- the webhook receiver -----------------------------------------------------------------------------
 class Receiver(asyncio.Protocol):
     """A minimal HTTP/1.1 keep-alive receiver (cheaper than aiohttp, so the receiver is never the limit)."""
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: Sink, fail_every: int = 0) -> None:
         self.sink = sink
+        self.fail_every = fail_every  # answer 500 to every n-th request (0: never)
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
 
@@ -269,7 +275,8 @@ class Receiver(asyncio.Protocol):
                 return
             self.sink.record(self.buffer[end + 4:end + 4 + length])
             self.buffer = self.buffer[end + 4 + length:]
-            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            failing = self.fail_every and self.sink.count % self.fail_every == 0
+            self.transport.write(FAILED if failing else OK)
 
 
 @dataclass
@@ -372,11 +379,38 @@ async def memory(opts: Options, session: aiohttp.ClientSession) -> dict[str, Any
             "full_store_rate": full.ok_rate, "full_store_p99_ms": full.p99_ms}
 
 
+async def memory_with_webhooks(opts: Options, session: aiohttp.ClientSession) -> dict[str, Any]:
+    """RSS per stored SMS message with status webhooks to a receiver that fails one attempt in five, once every
+    message reached its last status and every delivery ended (its attempts, retries included, journalled)."""
+    sink = Sink()
+    loop = asyncio.get_running_loop()
+    receiver = await loop.create_server(lambda: Receiver(sink, fail_every=5), "127.0.0.1", 0)
+    receiver_url = f"http://127.0.0.1:{receiver.sockets[0].getsockname()[1]}/status"
+    count = opts.webhook_messages
+    server = await mock_server(opts, "--history-limit", str(SMS_WEBHOOKS * count)).start(session)  # none pruned
+    try:
+        url = server.url + "/beta/messages"
+        await control(session, server, "PUT", "/_mock/config", {"status_url": receiver_url, "time_scale": 0.01})
+        await loadgen(opts, url, SCENARIOS[0].payload, count=1000)
+        await settle(session, server)
+        await control(session, server, "POST", "/_mock/reset")
+        baseline = server.rss()
+        await loadgen(opts, url, SCENARIOS[0].payload, count=count)
+        health = await settle(session, server)
+        after = server.rss()
+    finally:
+        server.stop()
+        receiver.close()
+    stored = health["counts"]["messages"]
+    return {"messages": stored, "deliveries": health["counts"]["deliveries"], "attempts": sink.count,
+            "bytes_per_message": (after - baseline) / stored}
+
+
 async def settle(session: aiohttp.ClientSession, server: Server) -> dict[str, Any]:
-    """Wait until every stored message reached its last status (no timer pending)."""
+    """Wait until every stored message reached its last status and no webhook is pending (no timer left)."""
     while True:
         health = await control(session, server, "GET", "/_mock/health")
-        if health["pending_timers"] == 0:
+        if health["pending_timers"] == 0 and health.get("pending_webhooks", 0) == 0:
             return health
         await asyncio.sleep(0.2)
 
@@ -423,9 +457,16 @@ async def bench(opts: Options) -> dict[str, Any]:
             rounds.append(await one_round(opts, session, sink, receiver_url))
         print(f"storing {opts.messages:,} messages ...", file=sys.stderr, flush=True)
         mem = await memory(opts, session)
+        print(f"storing {opts.webhook_messages:,} messages with webhooks ...", file=sys.stderr, flush=True)
+        mem["webhooks"] = await memory_with_webhooks(opts, session)
         bare_start = await bare_first_202(opts, session)
     receiver.close()
     return summarize(opts, rounds, mem, bare_start)
+
+
+async def memory_webhooks_alone(opts: Options) -> dict[str, Any]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        return await memory_with_webhooks(opts, session)
 
 
 def scenario_figures(rounds: list[Round], server: str, scenario: Scenario) -> dict[str, Any]:
@@ -482,6 +523,9 @@ def targets(figures: dict[str, Any]) -> list[tuple[str, str, bool]]:
     per_message = figures["memory"]["bytes_per_message"]
     found.append((f"RSS per stored message ({figures['memory']['messages']:,}) <= 2 KiB", f"{per_message:,.0f} B",
                   per_message <= 2048))
+    hooked = figures["memory"]["webhooks"]
+    found.append((f"... with webhooks, 1 attempt in 5 failing ({hooked['messages']:,}), deliveries included "
+                  "<= 1.8 KiB", f"{hooked['bytes_per_message']:,.0f} B", hooked["bytes_per_message"] <= 1.8 * 1024))
     start = figures["first_202_s"]["mock"]
     found.append(("first 202 within 1 s of start", f"{start:.2f} s", start <= 1.0))
     return found
@@ -498,6 +542,8 @@ def report(figures: dict[str, Any]) -> str:
                      f"{bare['p50_ms']:.1f} / {bare['p99_ms']:.1f} ms | {ratio['p99']:.2f}x (p99) |")
     hooks, mem, start = figures["webhooks"], figures["memory"], figures["first_202_s"]
     run = hooks["runs"][-1]
+    hooked = mem["webhooks"]
+    per = hooked["messages"]
     lines += [
         f"| valid SMS, status webhooks on: messages/s end to end | {hooks['end_to_end_rate']:,.0f} | — | |",
         f"| ... webhooks received / expected (last round) | {run['received']:,} / {run['expected']:,} | — | |",
@@ -505,6 +551,9 @@ def report(figures: dict[str, Any]) -> str:
         f"| RSS: baseline, with {mem['messages']:,} messages stored | {mem['baseline_rss'] / 2**20:.1f} MiB, "
         f"{mem['rss'] / 2**20:.1f} MiB | — | |",
         f"| RSS per stored message | {mem['bytes_per_message']:,.0f} B | — | |",
+        f"| ... with status webhooks, 1 attempt in 5 failing: per message, its {hooked['deliveries'] / per:.1f} "
+        f"deliveries and {hooked['attempts'] / per:.2f} attempts included | {hooked['bytes_per_message']:,.0f} B "
+        "| — | |",
         f"| valid SMS, store full (each new message prunes the oldest): accepted/s; p99 | "
         f"{mem['full_store_rate']:,.0f}; {mem['full_store_p99_ms']:.1f} ms | — | |",
         f"| first 202 after process start | {start['mock']:.2f} s | {start['bare']:.2f} s | "
@@ -526,6 +575,10 @@ def options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     parser.add_argument("--rounds", type=int, help="rounds; medians are reported (default 3; --quick 1)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
     parser.add_argument("--messages", type=int, help="messages stored for the RSS figure (default 100,000)")
+    parser.add_argument("--webhook-messages", type=int,
+                        help="messages stored for the RSS figure with webhooks on (default 20,000; --quick 2,000)")
+    parser.add_argument("--memory-webhooks-only", action="store_true",
+                        help="measure only the RSS figure with webhooks on, and print it")
     parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk when installed (auto), or benchmarks/loadgen.py")
     parser.add_argument("--mock-src", type=Path, default=ROOT,
@@ -537,7 +590,9 @@ def options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     work = Path(tempfile.mkdtemp(prefix="mock-bench-"))
     opts = Options(seconds=args.seconds or (0.5 if args.quick else 5), warmup=0 if args.quick else 1,
                    rounds=args.rounds or (1 if args.quick else 3), connections=args.connections,
-                   messages=args.messages or (5_000 if args.quick else 100_000), loader=loader, work=work,
+                   messages=args.messages or (5_000 if args.quick else 100_000),
+                   webhook_messages=args.webhook_messages or (2_000 if args.quick else 20_000), loader=loader,
+                   work=work,
                    mock_src=args.mock_src.resolve())
     return opts, args
 
@@ -547,6 +602,9 @@ def main(argv: list[str] | None = None) -> None:
     if pinning():
         os.sched_setaffinity(0, {LOAD_CORE})  # this script, the receiver and the load generator
     try:
+        if args.memory_webhooks_only:
+            print(json.dumps(asyncio.run(memory_webhooks_alone(opts)), indent=2))
+            return
         figures = asyncio.run(bench(opts))
     finally:
         shutil.rmtree(opts.work, ignore_errors=True)

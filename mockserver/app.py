@@ -21,6 +21,7 @@ from .api.errors import Handler, Problem, answering_problems, no_route, not_foun
 from .api.generations import EMULATED_PREFIXES, WEBHOOK_RENDERERS
 from .api.keys import ACCOUNTS, AUTH, CONTRACT, MAX_BODY_BYTES, SETTINGS, STARTED_AT
 from .api.openapi import build_openapi
+from .api.parsing import expect_continue
 from .config import Settings
 from .contract import Contract
 
@@ -83,7 +84,8 @@ def _routes(app: web.Application) -> list[web.RouteDef]:
     wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
                web.get("/", _index), _static_route(), web.route("*", "/{path:.*}", no_route)]  # no_route last
     return [*emulated.routes(app),
-            *(web.route(r.method, r.path, answering_problems(r.handler), **r.kwargs) for r in wrapped)]
+            *(web.route(r.method, r.path, answering_problems(r.handler), expect_handler=expect_continue, **r.kwargs)
+              for r in wrapped)]
 
 
 def create_app(settings: Settings | None = None, contract: Contract | None = None) -> web.Application:

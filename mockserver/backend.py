@@ -83,6 +83,7 @@ class Backend:
             self.engine.resume(message)
         for workflow in self.store.unfinished_workflows():
             self.failover.resume(workflow)
+        self.webhooks.number_after(self.store.find_deliveries(limit=1))
         for delivery in self.store.pending_deliveries():
             self.webhooks.resume(delivery)
 

@@ -92,6 +92,7 @@ class WebhookDispatcher:
         self._waiting: set[str] = set()
         self._pending_by_url: dict[str, int] = {}
         self._capped: dict[str, int] = {}  # URL at its cap -> deliveries not sent since it was reached
+        self._last_id = 0  # deliveries are numbered (an int costs a third of a uuid, and they are many)
         bus.subscribe(self._on_event, (EventType.MESSAGE_STATUS, EventType.WORKFLOW_FINISHED,
                                        EventType.INBOUND_RECEIVED))
 
@@ -135,8 +136,15 @@ class WebhookDispatcher:
             body = self.renderers[subject.api].inbound(subject)
             self.enqueue("inbound", policy.inbound_url, subject.message_uuid, body)
 
+    def number_after(self, newest: list[Delivery]) -> None:
+        """Number new deliveries after the newest one the store holds (a state file of an earlier version holds
+        uuids: numbering starts at 1)."""
+        if newest and isinstance(newest[0].id, int):
+            self._last_id = newest[0].id
+
     def enqueue(self, kind: str, url: str, subject_uuid: str, body: dict[str, Any]) -> Delivery:
-        delivery = Delivery(id=new_uuid(), kind=kind, url=url, subject_uuid=subject_uuid,
+        self._last_id += 1
+        delivery = Delivery(id=self._last_id, kind=kind, url=url, subject_uuid=subject_uuid,
                             body=compact_json(body), created_at=self.clock.now())
         self.store.add_delivery(delivery)
         self.bus.publish(EventType.WEBHOOK_QUEUED, delivery)
@@ -150,9 +158,9 @@ class WebhookDispatcher:
 
     def _drop(self, delivery: Delivery) -> None:
         delivery.state = "gave_up"
-        delivery.attempts.append(Attempt(at=self.clock.now(), latency_ms=0.0,
-                                         error=f"not sent: {self.policy.max_pending} deliveries already pending "
-                                               f"for {delivery.url}"))
+        delivery.record(Attempt(at=self.clock.now(), latency_ms=0.0,
+                                error=f"not sent: {self.policy.max_pending} deliveries already pending for "
+                                      f"{delivery.url}"))
         if delivery.url not in self._capped:
             self._capped[delivery.url] = 0
             log.warning("webhook cap reached: %d deliveries pending for %s; new ones are logged as gave_up "
@@ -212,33 +220,31 @@ class WebhookDispatcher:
 
     async def _attempt(self, delivery: Delivery) -> bool:
         """One POST; True when the receiver took it (2xx). Sets the delivery's state either way."""
-        attempt = Attempt(at=self.clock.now(), latency_ms=0.0)
-        started = time.perf_counter()
-        retry_after = None
+        at, started = self.clock.now(), time.perf_counter()
+        status_code = error = text = retry_after = None
         try:
             async with self.client.session.post(delivery.url, data=delivery.body, headers=self._headers(delivery),
-                                         timeout=aiohttp.ClientTimeout(total=self.policy.timeout)) as response:
-                text = await response.text(errors="replace")
-                attempt.status_code = response.status
-                attempt.response = text[:1000]
+                                                timeout=aiohttp.ClientTimeout(total=self.policy.timeout)) as response:
+                text = (await response.text(errors="replace"))[:1000]
+                status_code = response.status
                 retry_after = _retry_after(response.headers)
         except TimeoutError:
-            attempt.error = f"timeout after {self.policy.timeout:g} s"
+            error = f"timeout after {self.policy.timeout:g} s"
         except aiohttp.ClientError as exc:
-            attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        attempt.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        delivery.attempts.append(attempt)
-        ok = attempt.status_code is not None and 200 <= attempt.status_code < 300
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        attempt = Attempt(at, round((time.perf_counter() - started) * 1000, 3), status_code, error, text)
+        delivery.record(attempt)
+        ok = status_code is not None and 200 <= status_code < 300
         if ok:
             delivery.state, delivery.next_attempt_at = "delivered", None
-        elif len(delivery.attempts) < self.policy.max_attempts:
+        elif delivery.attempt_count < self.policy.max_attempts:
             delivery.state = "retrying"
-            delivery.next_attempt_at = self.clock.now() + self.policy.retry_delay(len(delivery.attempts),
+            delivery.next_attempt_at = self.clock.now() + self.policy.retry_delay(delivery.attempt_count,
                                                                                   retry_after)
         else:
             delivery.state, delivery.next_attempt_at = "gave_up", None
-            log.warning("webhook gave up after %d attempts: %s %s (last: %s)", len(delivery.attempts),
-                        delivery.kind, delivery.url, attempt.error or attempt.status_code)
+            log.warning("webhook gave up after %d attempts: %s %s (last: %s)", delivery.attempt_count,
+                        delivery.kind, delivery.url, error or status_code)
         self.store.save_delivery(delivery)
         self.bus.publish(EventType.WEBHOOK_ATTEMPT, delivery, attempt)
         return ok

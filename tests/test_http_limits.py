@@ -237,6 +237,37 @@ async def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_s
     assert head.startswith(b"HTTP/1.1 413 ") and says_close(head)
 
 
+@pytest.mark.parametrize("path", ["/beta/messages", "/_mock/rules"])
+async def test_expect_100_continue_with_a_length_over_the_limit_is_a_413_not_a_continue(served, path):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(served))
+    writer.write(post_head(b"Content-Length: %d" % (LIMIT + 1), b"Expect: 100-continue").replace(
+        b"/beta/messages", path.encode()))
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 413 ") and says_close(head)
+
+
+async def test_expect_100_continue_within_the_limit_continues_and_is_accepted(served):
+    body = orjson.dumps(sms())
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(served))
+    writer.write(post_head(b"Content-Length: %d" % len(body), b"Expect: 100-continue"))
+    try:
+        assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(body)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 202 ")
+
+
+def test_an_unknown_expectation_is_a_417_problem(served):
+    answer = raw_request(served, post_head(b"Content-Length: 0", b"Expect: teapot", b"Connection: close"))
+    status, problem = problem_of(answer)
+    assert status == 417 and "teapot" in problem["detail"]
+
+
 async def test_a_body_timeout_is_a_408_that_ends_the_connection_at_once_and_is_logged_once():
     with running_mock("--clock", "manual", "--body-timeout", "1", "--log-level", "warning") as mock:
         reader, writer = await asyncio.open_connection("127.0.0.1", port_of(mock))

@@ -8,7 +8,7 @@ from aiohttp import web
 from .errors import Handler, problem_response
 from .generations import GENERATIONS
 from .keys import ACCOUNTS, AUTH, CONTRACT
-from .parsing import json_response
+from .parsing import expect_continue, json_response
 from .registry import Endpoint, Generation
 
 
@@ -32,5 +32,5 @@ def endpoint(app: web.Application, generation: Generation, spec: Endpoint) -> Ha
 
 
 def routes(app: web.Application) -> list[web.RouteDef]:
-    return [web.post(spec.path, endpoint(app, generation, spec))
+    return [web.post(spec.path, endpoint(app, generation, spec), expect_handler=expect_continue)
             for generation in GENERATIONS for spec in generation.endpoints]

@@ -37,7 +37,9 @@ ATTEMPT = _object({"at": TIME, "latency_ms": {"type": "number", "minimum": 0}},
                   {"status_code": {"type": "integer"}, "error": {"type": "string"}, "response": {"type": "string"}})
 
 DELIVERY = _object(
-    {"id": UUID, "kind": {"enum": ["status", "inbound", "workflow"]}, "url": {"type": "string"},
+    {"id": {"type": "string", "description": "The delivery's number in its account, as a string (a uuid in "
+                                             "records from a state file of an earlier version)"},
+     "kind": {"enum": ["status", "inbound", "workflow"]}, "url": {"type": "string"},
      "subject_uuid": UUID, "payload": {"type": "object"},
      "state": {"enum": ["pending", "retrying", "delivered", "gave_up"]}, "created_at": TIME,
      "attempts": {"type": "array", "items": _ref("MockAttempt")}},

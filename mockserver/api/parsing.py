@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .errors import API_ERRORS, Problem, invalid_parameters, malformed_json, unsupported_media_type
+from .errors import API_ERRORS, Problem, invalid_parameters, malformed_json, problem_response, unsupported_media_type
 from .keys import CONTRACT, MAX_BODY_BYTES, SETTINGS
 
 
@@ -47,6 +47,23 @@ async def _read_body(request: web.Request) -> bytes:
     except TimeoutError:
         raise Problem(408, f"{API_ERRORS}#request-timeout", "Request Timeout",
                       f"The request body did not arrive within {seconds:g} s", close=True) from None
+
+
+async def expect_continue(request: web.Request) -> web.StreamResponse | None:
+    """`Expect: 100-continue`: a body announced larger than the limit gets its 413 (and the connection closed)
+    instead of an invitation to send it; an unknown expectation gets 417."""
+    expect = request.headers.get("Expect", "")
+    if expect.lower() != "100-continue":
+        return Problem(417, f"{API_ERRORS}#expectation-failed", "Expectation Failed",
+                       f"Unknown Expect: {expect!r}; only 100-continue is understood").response()
+    limit = request.app[MAX_BODY_BYTES]
+    if (request.content_length or 0) > limit:
+        return problem_response(request, web.HTTPRequestEntityTooLarge(max_size=limit,
+                                                                       actual_size=request.content_length))
+    if request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the answer proper has not started (as aiohttp's own handler does)
+    return None
 
 
 async def read_valid(request: web.Request, schema: str) -> Any:
