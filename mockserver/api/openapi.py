@@ -63,7 +63,10 @@ def _errors(*codes: int) -> dict[str, Any]:
     titles = {400: "Invalid parameters or malformed JSON", 401: "Missing or bad credentials",
               404: "Not found", 408: "The body did not arrive in time, or (wait) the condition did not hold",
               409: "Conflict", 413: "Body too large",
-              415: "Content-Type is not JSON", 422: "Invalid or unsupported parameters, or malformed JSON (v1)"}
+              415: "Content-Type is not JSON", 422: "Invalid or unsupported parameters, or malformed JSON (v1)",
+              402: "The balance cannot cover the message", 403: "Forbidden (a fault)",
+              429: "Over the rate limit (Retry-After says when to retry)", 500: "Internal error (a fault)",
+              503: "Service unavailable (a fault)"}
     return {str(code): {"description": titles[code], "content": {
         "application/json": {"schema": PROBLEM}, "application/problem+json": {"schema": PROBLEM}}}
         for code in codes}
