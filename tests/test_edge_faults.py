@@ -381,3 +381,47 @@ async def test_a_control_request_is_never_faulted(mock):
     assert (await mock.get("/_mock/health")).status == 200
     status, _ = await post(mock, "/beta/messages", sms())
     assert status == 500
+
+
+# -- the pytest plugin's client ------------------------------------------------------------------------------
+def test_the_plugin_client_sets_faults_rate_limit_and_balance_and_restore_clears_them():
+    import urllib.error
+    import urllib.request
+
+    from mockserver.client import MockServer, baseline, restore
+
+    def send(base_url: str, path: str = "/v1/messages", body: dict[str, Any] = V1_SMS) -> int:
+        request = urllib.request.Request(base_url + path, data=json.dumps(body).encode(),
+                                         headers={"Authorization": BASIC, "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with MockServer() as server:
+        mock = server.client()
+        session = baseline(mock)
+        with mock.fault(status=429, retry_after=1, times=2, path="/v1/messages") as fault:
+            assert fault["match"] == {"path": "/v1/messages"}
+            assert [send(server.url) for _ in range(3)] == [429, 429, 202]
+            assert mock.faults()[0]["hits"] == 2
+        assert mock.faults() == []
+
+        mock.rate_limit(1)
+        assert [send(server.url), send(server.url)] == [202, 429]
+        mock.advance(1)
+        assert send(server.url) == 202
+        mock.rate_limit(0)
+
+        assert mock.balance(0.05)["balance"] == 0.05
+        assert send(server.url) == 202
+        mock.advance(10)
+        assert send(server.url) == 402
+
+        mock.add_fault(status=500)
+        restore(mock, session)
+        assert mock.faults() == []
+        config = mock.config()
+        assert (config["balance"], config["rate_limit"]) == (None, 0)
+        assert send(server.url) == 202
