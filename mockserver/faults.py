@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .ids import new_uuid
-from .simulation.clock import iso, parse_iso
+from .simulation.clock import LAST_INSTANT, iso, parse_iso
 from .simulation.rules import compile_pattern
 
 
@@ -103,10 +103,11 @@ class Fault:
 
 
 def _window(given: dict[str, Any], now: float) -> tuple[float, float | None]:
+    """(start, end) as instants; none past the clock's last one (a clock driven there must still show them)."""
     start = given.get("start", 0)
-    begins = now + start if isinstance(start, int | float) else parse_iso(start)
+    begins = min(now + start, LAST_INSTANT) if isinstance(start, int | float) else parse_iso(start)
     duration = given.get("duration")
-    return begins, begins + duration if duration is not None else None
+    return begins, min(begins + duration, LAST_INSTANT) if duration is not None else None
 
 
 def _within(window: tuple[float, float | None], now: float) -> bool:
