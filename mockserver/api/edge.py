@@ -89,7 +89,7 @@ class Edge:
         wait = backend.limits.wait(channels, now)
         if wait is not None:
             return edge_problem(dialect, 429, _retry_after(wait)).response()
-        if recipient and not backend.limits.can_pay(backend.price(recipient[1])):
+        if recipient and backend.limits.balance is not None and not backend.limits.can_pay(backend.price(recipient[1])):
             return edge_problem(dialect, 402).response()
         return None
 
