@@ -8,7 +8,7 @@ clock. How a hit is answered (a status, a delay, a dropped connection) is the HT
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from .simulation.clock import LAST_INSTANT, iso, parse_iso
 from .simulation.rules import compile_pattern
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Target:
     """What a request is, as a fault's `match` sees it. `channels` and `to` come from a valid body only: the channel
     as the request names it and as the simulation does (v1's viber_service is viber_service_msg)."""
@@ -27,6 +27,10 @@ class Target:
     application_id: str | None = None
     channels: tuple[str, ...] = ()
     to: str | None = None
+
+
+Test = Callable[[Target], bool]
+PATH_CACHE_LIMIT = 256  # paths whose candidate faults are remembered (the emulated API has a handful)
 
 
 @dataclass(slots=True)
@@ -46,7 +50,7 @@ class Fault:
     account: str | None = None  # None: every account
     hits: int = 0
     seen: int = 0  # matching requests, the ones let through by `after` included
-    pattern: Any = field(default=None, repr=False)
+    tests: tuple[Test, ...] = field(default=(), repr=False)  # the match keys but path, compiled
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], account: str | None, now: float) -> Fault:
@@ -61,21 +65,31 @@ class Fault:
                     seen=int(data.get("seen", 0)))
         if "window" in data:
             fault.window = _window(data["window"], now)
-        if "to_pattern" in match:
-            fault.pattern = compile_pattern(match["to_pattern"])
+        fault.tests = tuple(_test(key, value) for key, value in match.items() if key != "path")
         return fault
 
     @property
     def retired(self) -> bool:
         return self.times is not None and self.hits >= self.times
 
+    def on_path(self, path: str) -> bool:
+        wanted = self.match.get("path")
+        if wanted is None:
+            return True
+        return path.startswith(wanted[:-1]) if wanted.endswith("*") else path == wanted
+
     def matches(self, target: Target, account: str, now: float) -> bool:
-        """Whether the request is one this fault is about (before `after`, `probability` and `times`)."""
+        """Whether a request on one of its paths is one this fault is about (before `after`, `probability` and
+        `times`)."""
         if self.account is not None and self.account != account:
             return False
         if self.window is not None and not _within(self.window, now):
             return False
-        return all(_matches_key(key, value, target, self.pattern) for key, value in self.match.items())
+        return all(test(target) for test in self.tests)
+
+    @property
+    def reads_body(self) -> bool:
+        return any(key in self.match for key in ("channel", "to", "to_pattern"))
 
     def delay(self, rng: random.Random) -> float:
         """Seconds to wait before answering: latency_ms ± jitter_ms (seeded)."""
@@ -115,20 +129,21 @@ def _within(window: tuple[float, float | None], now: float) -> bool:
     return start <= now and (end is None or now < end)
 
 
-def _matches_key(key: str, value: str, target: Target, pattern: Any) -> bool:
-    if key == "path":
-        return target.path.startswith(value[:-1]) if value.endswith("*") else target.path == value
+def _test(key: str, value: str) -> Test:
+    """One match key (but path) as a test of a request; re.error for a to_pattern RE2 cannot compile."""
     if key == "method":
-        return target.method == value.upper()
+        method = value.upper()
+        return lambda target: target.method == method
     if key == "application_id":
-        return target.application_id == value
+        return lambda target: target.application_id == value
     if key == "channel":
-        return value in target.channels
+        return lambda target: value in target.channels
     if key == "to":
-        return target.to == value
+        return lambda target: target.to == value
     if key == "to_pattern":
-        return target.to is not None and pattern.search(target.to) is not None
-    return False
+        pattern = compile_pattern(value)
+        return lambda target: target.to is not None and pattern.search(target.to) is not None
+    raise ValueError(f"match.{key}: not a match key")
 
 
 class FaultBook:
@@ -138,6 +153,7 @@ class FaultBook:
         self.seed = seed
         self.rng = random.Random(seed)
         self._faults: dict[str, Fault] = {}
+        self._on_path: dict[str, tuple[Fault, ...]] = {}  # path -> the faults that may hit it, in order
 
     def __bool__(self) -> bool:
         return bool(self._faults)
@@ -149,25 +165,38 @@ class FaultBook:
         if fault.id in self._faults:
             raise KeyError(fault.id)
         self._faults[fault.id] = fault
+        self._on_path.clear()
         return fault
 
     def get(self, fault_id: str) -> Fault | None:
         return self._faults.get(fault_id)
 
     def remove(self, fault_id: str) -> bool:
+        self._on_path.clear()
         return self._faults.pop(fault_id, None) is not None
 
     def clear(self, account: str | None = None) -> None:
         """Remove every fault (None), or those of one account."""
+        self._on_path.clear()
         if account is None:
             self._faults.clear()
             self.rng = random.Random(self.seed)
         else:
             self._faults = {key: f for key, f in self._faults.items() if f.account != account}
 
-    def hit(self, target: Target, account: str, now: float) -> Fault | None:
-        """The first active fault that answers this request, its hit counted; None when every fault lets it pass."""
-        for fault in self._faults.values():
+    def on_path(self, path: str) -> tuple[Fault, ...]:
+        """The faults whose match.path takes `path` (or that have none), in the order they were added."""
+        found = self._on_path.get(path)
+        if found is None:
+            if len(self._on_path) >= PATH_CACHE_LIMIT:
+                self._on_path.clear()
+            found = self._on_path[path] = tuple(f for f in self._faults.values() if f.on_path(path))
+        return found
+
+    def hit(self, candidates: tuple[Fault, ...], target: Target, account: str, now: float) -> Fault | None:
+        """The first active fault of `candidates` (from on_path) that answers this request, its hit counted; None
+        when every one lets it pass."""
+        for fault in candidates:
             if fault.retired or not fault.matches(target, account, now):
                 continue
             fault.seen += 1

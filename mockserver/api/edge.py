@@ -74,31 +74,42 @@ class Edge:
 
     # -- a request ----------------------------------------------------------------------------------
     async def answer(self, request: web.Request, caller: Caller, backend: Backend, dialect: str,
-                     recipient: tuple[str, str, str] | None) -> web.StreamResponse | None:
+                     recipient: Callable[[], tuple[str, str, str]] | None) -> web.StreamResponse | None:
         """The answer a fault, the rate limit or the balance gives instead of the endpoint's; None: go on.
-        `recipient` (channel as named, channel of the simulation, to) is given for a valid send only."""
-        channels, to = (recipient[:2], recipient[2]) if recipient else ((), None)
+        `recipient()` (channel as named, channel of the simulation, to) is given for a valid send only; it is called
+        only when something needs it."""
         now = backend.clock.now()
-        if self.faults:
-            target = Target(request.path, request.method, caller.application_id, channels, to)
-            fault = self.faults.hit(target, backend.account, now)
+        sent = None
+        candidates = self.faults.on_path(request.path) if self.faults else ()
+        if candidates:
+            if recipient is not None and any(fault.reads_body for fault in candidates):
+                sent = recipient()
+            target = Target(request.path, request.method, caller.application_id, *((sent[:2], sent[2]) if sent else ()))
+            fault = self.faults.hit(candidates, target, backend.account, now)
             if fault is not None:
-                answer = await self._fault_answer(request, fault, backend, dialect, target)
+                if sent is None and recipient is not None:  # for the event: what was about to be sent
+                    sent = recipient()
+                answer = await self._fault_answer(request, fault, backend, dialect, sent)
                 if answer is not None:
                     return answer
-        wait = backend.limits.wait(channels, now)
+        limits = backend.limits
+        if not limits.enabled:
+            return None
+        if sent is None and recipient is not None:
+            sent = recipient()
+        wait = limits.wait(sent[:2] if sent else (), now)
         if wait is not None:
             return edge_problem(dialect, 429, _retry_after(wait)).response()
-        if recipient and backend.limits.balance is not None and not backend.limits.can_pay(backend.price(recipient[1])):
+        if sent and limits.balance is not None and not limits.can_pay(backend.price(sent[1])):
             return edge_problem(dialect, 402).response()
         return None
 
     async def _fault_answer(self, request: web.Request, fault: Fault, backend: Backend, dialect: str,
-                            target: Target) -> web.StreamResponse | None:
+                            sent: tuple[str, str, str] | None) -> web.StreamResponse | None:
         self.save()  # its hit count
         backend.bus.publish(EventType.FAULT_HIT, fault.to_dict(), {
-            "path": target.path, "method": target.method, "channel": target.channels[0] if target.channels else None,
-            "to": target.to, "account": backend.account})
+            "path": request.path, "method": request.method, "channel": sent[0] if sent else None,
+            "to": sent[2] if sent else None, "account": backend.account})
         delay = fault.delay(self.faults.rng)
         if delay:
             await asyncio.sleep(delay)

@@ -3,6 +3,8 @@ backend, answer 202."""
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from .errors import Handler, problem_response
@@ -26,7 +28,7 @@ def endpoint(app: web.Application, generation: Generation, spec: Endpoint) -> Ha
             valid = contract.is_valid(schema, body)
             if edge.active:  # faults, rate limits, balance: one test when none is set
                 answer = await edge.answer(request, caller, accounts.of(caller), dialect,
-                                           recipient(body) if valid and recipient else None)
+                                           functools.partial(recipient, body) if valid and recipient else None)
                 if answer is not None:
                     return answer
             if not valid:
