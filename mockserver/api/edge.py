@@ -78,10 +78,10 @@ class Edge:
         """The answer a fault, the rate limit or the balance gives instead of the endpoint's; None: go on.
         `recipient()` (channel as named, channel of the simulation, to) is given for a valid send only; it is called
         only when something needs it."""
-        now = backend.clock.now()
         sent = None
         candidates = self.faults.on_path(request.path) if self.faults else ()
         if candidates:
+            now = backend.clock.now()
             if recipient is not None and any(fault.reads_body for fault in candidates):
                 sent = recipient()
             target = Target(request.path, request.method, caller.application_id, *((sent[:2], sent[2]) if sent else ()))
@@ -97,7 +97,7 @@ class Edge:
             return None
         if sent is None and recipient is not None:
             sent = recipient()
-        wait = limits.wait(sent[:2] if sent else (), now)
+        wait = limits.wait(sent[:2] if sent else (), backend.clock.now())
         if wait is not None:
             return edge_problem(dialect, 429, _retry_after(wait)).response()
         if sent and limits.balance is not None and not limits.can_pay(backend.price(sent[1])):
