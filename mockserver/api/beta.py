@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import Backend
-from ..simulation.commands import Failover, SendMessage, StartWorkflow
+from ..simulation.commands import Failover, SendMessage, StartWorkflow, address_of
 from .errors import invalid_parameters
 from .parsing import read_json
 from .registry import Dialect
@@ -30,8 +30,8 @@ def _failover(given: dict[str, Any] | None) -> Failover | None:
 
 
 def message_recipient(body: dict[str, Any]) -> tuple[str, str, str]:
-    command = message_command(body, "")
-    return command.channel, command.channel, command.recipient
+    to = body["to"]
+    return to["type"], to["type"], address_of(to)
 
 
 def workflow_recipient(body: dict[str, Any]) -> tuple[str, str, str]:

@@ -96,8 +96,8 @@ def send(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, s
 
 
 def recipient(body: dict[str, Any]) -> tuple[str, str, str]:
-    command = message_command(body, "")
-    return body["channel"], command.channel, command.recipient
+    channel = body["channel"]
+    return channel, ENGINE_CHANNELS[channel], body["to"]
 
 
 # 422 for malformed JSON and for invalid parameters, by kind
