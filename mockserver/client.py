@@ -28,8 +28,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
@@ -202,9 +202,8 @@ class MockClient:
               account: str | None = None, **fault: Any) -> Iterator[dict[str, Any]]:
         """A fault for the `with` block, removed on exit: `with mock.fault(status=429, retry_after=1, times=2,
         path="/v1/messages"):`. The match keys are keyword arguments; the rest as POST /_mock/faults takes them."""
-        match = _given(path=path, method=method, channel=channel, to=to, to_pattern=to_pattern,
-                       application_id=application_id)
-        added = self.add_fault(account=account, **({"match": match} if match else {}), **fault)
+        added = self.add_fault(account=account, **_fault_body(path, method, channel, to, to_pattern, application_id,
+                                                              fault))
         try:
             yield added
         finally:
@@ -247,6 +246,13 @@ class MockClient:
         except urllib.error.HTTPError as exc:
             raise MockError(method, path, exc.code, _decode(exc.read())) from None
         return _decode(payload) if payload else None
+
+
+def _fault_body(path: str | None, method: str | None, channel: str | None, to: str | None, to_pattern: str | None,
+                application_id: str | None, fault: dict[str, Any]) -> dict[str, Any]:
+    match = _given(path=path, method=method, channel=channel, to=to, to_pattern=to_pattern,
+                   application_id=application_id)
+    return {**({"match": match} if match else {}), **fault}
 
 
 def _quote(segment: str) -> str:
@@ -305,6 +311,18 @@ class AsyncMockClient:
     clear_faults = _in_thread(MockClient.clear_faults)
     rate_limit = _in_thread(MockClient.rate_limit)
     balance = _in_thread(MockClient.balance)
+
+    @asynccontextmanager
+    async def fault(self, *, path: str | None = None, method: str | None = None, channel: str | None = None,
+                    to: str | None = None, to_pattern: str | None = None, application_id: str | None = None,
+                    account: str | None = None, **fault: Any) -> AsyncIterator[dict[str, Any]]:
+        """MockClient.fault for `async with`."""
+        added = await self.add_fault(account=account, **_fault_body(path, method, channel, to, to_pattern,
+                                                                    application_id, fault))
+        try:
+            yield added
+        finally:
+            await self.delete_fault(added["id"])
     wait_until_healthy = _in_thread(MockClient.wait_until_healthy)
 
 

@@ -187,7 +187,7 @@ async def test_application_id_matches_the_callers_jwt(mock):
     import jwt
     app_id = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
     await add(mock, {"match": {"application_id": app_id}, "status": 403})
-    token = jwt.encode({"application_id": app_id, "iat": int(time.time()), "jti": "x"}, "k", algorithm="HS256")
+    token = jwt.encode({"application_id": app_id, "iat": int(time.time()), "jti": "x"}, "k" * 32, algorithm="HS256")
     response = await mock.post("/beta/messages", json=sms(), headers={"Authorization": f"Bearer {token}"})
     assert response.status == 403
     assert await statuses(mock, "/beta/messages", sms(), 1) == [202]  # Basic: no application
@@ -425,3 +425,14 @@ def test_the_plugin_client_sets_faults_rate_limit_and_balance_and_restore_clears
         config = mock.config()
         assert (config["balance"], config["rate_limit"]) == (None, 0)
         assert send(server.url) == 202
+
+
+async def test_the_async_client_has_fault_as_an_async_context_manager():
+    from mockserver.client import MockServer
+
+    with MockServer() as server:
+        mock = server.client().aio
+        async with mock.fault(status=503, to="447700900000", times=1) as fault:
+            assert fault["match"] == {"to": "447700900000"}
+            assert [f["id"] for f in await mock.faults()] == [fault["id"]]
+        assert await mock.faults() == []
