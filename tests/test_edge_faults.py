@@ -436,3 +436,43 @@ async def test_the_async_client_has_fault_as_an_async_context_manager():
             assert fault["match"] == {"to": "447700900000"}
             assert [f["id"] for f in await mock.faults()] == [fault["id"]]
         assert await mock.faults() == []
+
+
+# -- combinations ---------------------------------------------------------------------------------------------
+async def test_probability_with_times_stops_at_times_hits(make_mock):
+    client = await make_mock(seed=3)
+    await add(client, {"status": 503, "probability": 0.5, "times": 3})
+    found = await statuses(client, "/beta/messages", sms(), 40)
+    assert found.count(503) == 3 and found[-10:] == [202] * 10
+
+
+async def test_window_with_after_counts_only_requests_inside_the_window(mock):
+    await add(mock, {"status": 500, "after": 1, "window": {"start": 5, "duration": 10}})
+    assert await statuses(mock, "/beta/messages", sms(), 2) == [202, 202]  # before the window: not counted
+    await advance(mock, 5)
+    assert await statuses(mock, "/beta/messages", sms(), 3) == [202, 500, 500]
+
+
+async def test_drop_after_and_times_on_one_recipient(mock):
+    await add(mock, {"match": {"to": "447700900000", "method": "POST"}, "drop": "empty", "after": 1, "times": 1})
+    assert await statuses(mock, "/beta/messages", sms(to="447700900000"), 1) == [202]
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await mock.post("/beta/messages", json=sms(to="447700900000"), headers={"Authorization": BASIC})
+    assert await statuses(mock, "/beta/messages", sms(to="447700900123"), 1) == [202]
+    assert await statuses(mock, "/beta/messages", sms(to="447700900000"), 1) == [202]
+
+
+async def test_the_first_fault_added_answers_when_two_match(mock):
+    first = await add(mock, {"match": {"path": "/beta/*"}, "status": 503, "times": 1})
+    await add(mock, {"match": {"path": "/beta/messages"}, "status": 500})
+    assert await statuses(mock, "/beta/messages", sms(), 2) == [503, 500]
+    hits = {fault["id"]: fault["hits"] for fault in await faults(mock)}
+    assert hits[first["id"]] == 1 and sorted(hits.values()) == [1, 1]
+
+
+async def test_a_fault_on_a_workflow_reads_its_first_message(mock):
+    from .support import messenger, workflow
+    await add(mock, {"match": {"channel": "messenger", "path": "/beta/workflows"}, "status": 429, "retry_after": 3})
+    response = await mock.post("/beta/workflows", json=workflow(messenger(), sms()), headers={"Authorization": BASIC})
+    assert response.status == 429 and response.headers["Retry-After"] == "3"
+    assert (await (await mock.get("/_mock/workflows")).json())["workflows"] == []

@@ -29,6 +29,7 @@ from .errors import Handler, Problem
 
 PROBLEMS: dict[str, Any] = json.loads(resources.files("mockserver.api").joinpath("edge_problems.json").read_text())
 LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a TCP reset
+DROPPED_STATUS = 444
 FAULTS_SETTING = "faults"  # the default account's store keeps every fault under this setting
 
 
@@ -144,7 +145,11 @@ def _fault_response(fault: Fault, dialect: str) -> web.Response:
 
 
 class _Dropped(web.Response):
-    """What the handler returns once it has dropped the connection itself: aiohttp has nothing left to send."""
+    """What the handler returns once it has dropped the connection itself: aiohttp has nothing left to send. Its
+    status, for the access log only, is nginx's 444 (connection closed without a response)."""
+
+    def __init__(self) -> None:
+        super().__init__(status=DROPPED_STATUS, reason="Dropped by a fault")
 
     async def prepare(self, request: web.BaseRequest) -> None:
         return None
