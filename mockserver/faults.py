@@ -155,7 +155,7 @@ class FaultBook:
         self.seed = seed
         self.rng = random.Random(seed)
         self._faults: dict[str, Fault] = {}
-        self._on_path: dict[str, tuple[Fault, ...]] = {}  # path -> the faults that may hit it, in order
+        self._on_path: dict[str, tuple[tuple[Fault, ...], bool]] = {}  # path -> on_path(path)
 
     def __bool__(self) -> bool:
         return bool(self._faults)
@@ -186,20 +186,22 @@ class FaultBook:
         else:
             self._faults = {key: f for key, f in self._faults.items() if f.account != account}
 
-    def on_path(self, path: str) -> tuple[Fault, ...]:
-        """The faults whose match.path takes `path` (or that have none), in the order they were added."""
+    def on_path(self, path: str) -> tuple[tuple[Fault, ...], bool]:
+        """The active faults whose match.path takes `path` (or that have none), in the order they were added; and
+        whether one of them reads the body."""
         found = self._on_path.get(path)
         if found is None:
             if len(self._on_path) >= PATH_CACHE_LIMIT:
                 self._on_path.clear()
-            found = self._on_path[path] = tuple(f for f in self._faults.values() if f.on_path(path))
+            faults = tuple(f for f in self._faults.values() if not f.retired and f.on_path(path))
+            found = self._on_path[path] = (faults, any(fault.reads_body for fault in faults))
         return found
 
     def hit(self, candidates: tuple[Fault, ...], target: Target, account: str, now: float) -> Fault | None:
         """The first active fault of `candidates` (from on_path) that answers this request, its hit counted; None
         when every one lets it pass."""
         for fault in candidates:
-            if fault.retired or not fault.matches(target, account, now):
+            if not fault.matches(target, account, now):
                 continue
             fault.seen += 1
             if fault.seen <= fault.after:
@@ -207,5 +209,7 @@ class FaultBook:
             if fault.probability is not None and self.rng.random() >= fault.probability:
                 continue
             fault.hits += 1
+            if fault.retired:
+                self._on_path.clear()  # no request is to look at it again
             return fault
         return None
