@@ -1,6 +1,8 @@
 """The official clients, unchanged, against the mock on real ports: nexmo-node 2.3.1-beta-1 and 2.7.0-beta-1
 (run by `node`), and the Python vonage SDK 4.x over TLS with the mock's own CA; each sends SMS, Messenger text and
-image, Viber with a category and a failover, and the webhooks that follow are checked."""
+image, Viber with a category and a failover, and the webhooks that follow are checked. At the API edge (faults, the
+rate limit, the balance) each reacts as to the real service: the SDK raises RateLimitedError and ServerError,
+nexmo-node's callback gets the error, @vonage/server-sdk rejects naming the status."""
 
 from __future__ import annotations
 
