@@ -58,7 +58,7 @@ HELP = {
     "tls_dir": "folder where --tls-self-signed keeps its CA (reused across runs) and certificate",
     "rate_limit": "requests per simulated second per account; more get 429 with Retry-After (0: off)",
     "rate_burst": "requests an account may send at once before the rate limit applies (0: the rate, at least 1)",
-    "balance": "EUR each account starts with; a send it cannot cover gets 402 (none: unlimited)",
+    "balance": "EUR each account has to spend; a send it cannot cover gets 402",
 }
 
 
