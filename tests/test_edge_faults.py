@@ -476,3 +476,21 @@ async def test_a_fault_on_a_workflow_reads_its_first_message(mock):
     response = await mock.post("/beta/workflows", json=workflow(messenger(), sms()), headers={"Authorization": BASIC})
     assert response.status == 429 and response.headers["Retry-After"] == "3"
     assert (await (await mock.get("/_mock/workflows")).json())["workflows"] == []
+
+
+@pytest.mark.parametrize("after", [0, 1, 3])
+@pytest.mark.parametrize("times", [1, 2, 4])
+async def test_after_then_times_is_a_stretch_of_failures(mock, after, times):
+    await add(mock, {"status": 500, "after": after, "times": times})
+    expected = [202] * after + [500] * times + [202] * 2
+    assert await statuses(mock, "/beta/messages", sms(), len(expected)) == expected
+    [fault] = await faults(mock)
+    assert (fault["hits"], fault["seen"], fault["active"]) == (times, after + times, False)
+
+
+async def test_the_account_header_scopes_a_fault_too(mock):
+    response = await mock.post("/_mock/faults", json={"status": 503}, headers={"X-Mock-Account": "acme"})
+    assert (await response.json())["account"] == "acme"
+    listed = await mock.get("/_mock/faults", headers={"X-Mock-Account": "acme"})
+    assert [f["account"] for f in (await listed.json())["faults"]] == ["acme"]
+    assert (await mock.post("/_mock/faults", json={"status": 503}, params={"account": " x"})).status == 400
