@@ -14,12 +14,13 @@ from aiohttp import web
 
 from .access_log import write_access_batches
 from .accounts import Accounts
-from .api import control, emulated, stream
+from .api import balance, control, emulated, faults, stream
 from .api.auth import Authenticator
 from .api.commit import commit_middleware
+from .api.edge import Edge
 from .api.errors import Handler, Problem, answering_problems, no_route, not_found
 from .api.generations import EMULATED_PREFIXES, WEBHOOK_RENDERERS
-from .api.keys import ACCOUNTS, AUTH, CONTRACT, MAX_BODY_BYTES, SETTINGS, STARTED_AT
+from .api.keys import ACCOUNTS, AUTH, CONTRACT, EDGE, MAX_BODY_BYTES, SETTINGS, STARTED_AT
 from .api.openapi import build_openapi
 from .api.parsing import expect_continue
 from .config import Settings
@@ -35,7 +36,7 @@ def _token_middleware(token: str) -> web.middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if path.startswith(EMULATED_PREFIXES):
+        if path.startswith(EMULATED_PREFIXES) or path == balance.BALANCE_PATH:
             return await handler(request)
         given = request.headers.get("X-Mock-Token") or request.query.get("token") or ""
         bearer = request.headers.get("Authorization", "")
@@ -82,6 +83,7 @@ def _routes(app: web.Application) -> list[web.RouteDef]:
         return web.Response(body=openapi, content_type="application/json")
 
     wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
+               *faults.routes(), balance.route(app),
                web.get("/", _index), _static_route(), web.route("*", "/{path:.*}", no_route)]  # no_route last
     return [*emulated.routes(app),
             *(web.route(r.method, r.path, answering_problems(r.handler), expect_handler=expect_continue, **r.kwargs)
@@ -98,13 +100,14 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     app[CONTRACT] = contract or Contract()
     app[AUTH] = Authenticator(settings)
     accounts = app[ACCOUNTS] = Accounts(settings, WEBHOOK_RENDERERS)
+    app[EDGE] = Edge(accounts, settings)
     if accounts.state:
         app.middlewares.append(commit_middleware(accounts.state))
     app.add_routes(_routes(app))
     stream.setup(app)
     # One context per long-lived resource (a context's cleanup runs only if its own start finished), in the order
     # they start; they are cleaned up in the reverse order.
-    app.cleanup_ctx.extend([_access_log, _webhook_client, _state_file, _accounts])
+    app.cleanup_ctx.extend([_access_log, _webhook_client, _state_file, _accounts, _edge])
     return app
 
 
@@ -138,3 +141,8 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
                  accounts.state.path)
     else:
         log.info("stopped; %d webhook deliveries were still pending", pending)
+
+
+async def _edge(app: web.Application) -> AsyncIterator[None]:
+    app[EDGE].restore()  # the faults the state file kept, once the accounts have restored
+    yield

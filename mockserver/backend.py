@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import Settings
 from .deliveries import Delivery
+from .limits import EDGE_SETTINGS, Limits
 from .payloads import WebhookRenderers
 from .simulation.channels import merge_profiles
 from .simulation.clock import LAST_INSTANT, Clock, iso, parse_iso, resumed_now
@@ -64,6 +65,8 @@ class Backend:
         self._demo_rng = random.Random(settings.seed)
         self._config_changes: dict[str, Any] = {}  # run-time changes, kept by the store
         self.bus.subscribe(self._demo_reply, (EventType.MESSAGE_STATUS,))
+        self.limits = Limits(settings.rate_limit, settings.rate_burst, settings.rate_limits, settings.balance)
+        self.bus.subscribe(self._charge, (EventType.MESSAGE_STATUS,))
 
     # -- starting and restoring -----------------------------------------------------------------
     def start(self) -> None:
@@ -72,6 +75,8 @@ class Backend:
         if "config" in saved:
             self._apply_config(saved["config"])
             self._config_changes = dict(saved["config"])
+        if "balance" in saved:
+            self.limits.configure({"balance": saved["balance"]})
         if "rules" in saved:
             self.rules.user = [Rule.from_dict(data) for data in saved["rules"]]
         if "clock" in saved:
@@ -239,6 +244,7 @@ class Backend:
             "webhook_retry_max_delay": self.policy.retry_max_delay,
             "webhook_max_attempts": self.policy.max_attempts,
             "history_limit": self.store.history_limit,
+            **self.limits.view(),
         }
 
     def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +252,8 @@ class Backend:
         self._apply_config(changes)
         if self._statuses_watched():
             self.engine.watch_all()
+        if "balance" in changes:  # what is left now; charges update it
+            self.store.save_setting("balance", changes["balance"])
         self._keep_config_changes(changes)
         self.bus.publish(EventType.CONFIG_CHANGED, self.config(), changes)
         return self.config()
@@ -266,6 +274,8 @@ class Backend:
             self.clock.set_mode(changes["clock"])
         if "demo_mode" in changes:
             self.demo_mode = changes["demo_mode"]
+        if any(key in changes for key in EDGE_SETTINGS):
+            self.limits.configure(changes)
 
     def _keep_config_changes(self, changes: dict[str, Any]) -> None:
         """The store keeps the run-time changes (not the whole config), so a restart with other flags keeps the rest."""
@@ -275,7 +285,20 @@ class Backend:
         self.store.save_setting("config", dict(self._config_changes))
 
     def _statuses_watched(self) -> bool:
-        return bool(self.policy.status_url) or self.demo_mode or self.bus.watchers > 0
+        # a limited balance is charged at a status as it happens: a send's 402 cannot wait for a read
+        return (bool(self.policy.status_url) or self.demo_mode or self.bus.watchers > 0
+                or self.limits.balance is not None)
+
+    # -- the balance ------------------------------------------------------------------------------
+    def price(self, channel: str) -> str:
+        """What one message on the (simulation's) channel costs, as its profile says."""
+        return self.engine.profiles[channel].price
+
+    def _charge(self, event: Event) -> None:
+        """The status that carries usage (the profile's charged_at) takes the price off a limited balance."""
+        usage = event.detail.usage
+        if usage is not None and self.limits.charge(usage["price"]):
+            self.store.save_setting("balance", float(self.limits.balance))
 
     # -- demo mode: simulated users answer -------------------------------------------------------
     def _demo_reply(self, event: Event) -> None:

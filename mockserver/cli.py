@@ -56,6 +56,9 @@ HELP = {
     "tls_self_signed": "serve https with a local CA and a certificate for localhost, 127.0.0.1 and ::1 made "
                        "at start; prints the CA file and how to trust it",
     "tls_dir": "folder where --tls-self-signed keeps its CA (reused across runs) and certificate",
+    "rate_limit": "requests per simulated second per account; more get 429 with Retry-After (0: off)",
+    "rate_burst": "requests an account may send at once before the rate limit applies (0: the rate, at least 1)",
+    "balance": "EUR each account has to spend; a send it cannot cover gets 402",
 }
 
 
@@ -76,6 +79,7 @@ UNSET_DEFAULTS = {
     "tls_cert": "none: plain http",
     "tls_key": "none",
     "tls_dir": f"./{tls.DEFAULT_DIR}",
+    "balance": "none: unlimited",
 }
 
 

@@ -28,7 +28,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
@@ -38,7 +39,8 @@ R = TypeVar("R")
 # MockServer's defaults: loopback, a free port, and time that moves only when the test advances it.
 FIXTURE_SETTINGS: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "clock": "manual"}
 # Runtime config a test can change (every key PUT /_mock/config accepts), put back by restore().
-RESTORED_CONFIG = ("status_url", "inbound_url", "signature_secret", "time_scale", "clock", "demo_mode", "profiles")
+RESTORED_CONFIG = ("status_url", "inbound_url", "signature_secret", "time_scale", "clock", "demo_mode", "profiles",
+                   "rate_limit", "rate_burst", "rate_limits", "balance")
 HTTP_MARGIN = 5.0  # seconds an HTTP call may take beyond a server-side wait
 STARTUP_TIMEOUT = 30.0  # seconds for a MockServer to answer its first /_mock/health
 STOP_TIMEOUT = 15.0  # seconds a stopping mock gets to finish (it lets webhooks finish for 2 s, then commits)
@@ -178,6 +180,43 @@ class MockClient:
         """All messages, workflows, deliveries, timers and user rules gone (the config stays)."""
         self._call("POST", "/_mock/reset")
 
+    # -- the API edge: faults, rate limit, balance ------------------------------------------------
+    def add_fault(self, *, account: str | None = None, **fault: Any) -> dict[str, Any]:
+        """Add a fault (the body of POST /_mock/faults: match, status, retry_after, body, latency_ms, jitter_ms,
+        drop, probability, times, after, window); returns it with its id."""
+        return self._call("POST", "/_mock/faults", fault, query=_given(account=account))
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Every fault with its hits."""
+        return self._call("GET", "/_mock/faults")["faults"]
+
+    def delete_fault(self, id: str) -> None:
+        self._call("DELETE", f"/_mock/faults/{_quote(id)}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_mock/faults")
+
+    @contextmanager
+    def fault(self, *, path: str | None = None, method: str | None = None, channel: str | None = None,
+              to: str | None = None, to_pattern: str | None = None, application_id: str | None = None,
+              account: str | None = None, **fault: Any) -> Iterator[dict[str, Any]]:
+        """A fault for the `with` block, removed on exit: `with mock.fault(status=429, retry_after=1, times=2,
+        path="/v1/messages"):`. The match keys are keyword arguments; the rest as POST /_mock/faults takes them."""
+        added = self.add_fault(account=account, **_fault_body(path, method, channel, to, to_pattern, application_id,
+                                                              fault))
+        try:
+            yield added
+        finally:
+            self.delete_fault(added["id"])
+
+    def rate_limit(self, requests_per_second: float, burst: int | None = None) -> dict[str, Any]:
+        """Throttle the emulated API to this many requests per simulated second (0: off); returns the config."""
+        return self.config(rate_limit=requests_per_second, **_given(rate_burst=burst))
+
+    def balance(self, eur: float | None) -> dict[str, Any]:
+        """Set the balance in EUR (None: unlimited); returns the config."""
+        return self.config(balance=eur)
+
     def wait_until_healthy(self, timeout: float = 30.0) -> dict[str, Any]:
         """Poll /_mock/health until the mock answers (a container or process starting); raises MockError."""
         deadline = time.monotonic() + timeout
@@ -207,6 +246,13 @@ class MockClient:
         except urllib.error.HTTPError as exc:
             raise MockError(method, path, exc.code, _decode(exc.read())) from None
         return _decode(payload) if payload else None
+
+
+def _fault_body(path: str | None, method: str | None, channel: str | None, to: str | None, to_pattern: str | None,
+                application_id: str | None, fault: dict[str, Any]) -> dict[str, Any]:
+    match = _given(path=path, method=method, channel=channel, to=to, to_pattern=to_pattern,
+                   application_id=application_id)
+    return {**({"match": match} if match else {}), **fault}
 
 
 def _quote(segment: str) -> str:
@@ -259,6 +305,24 @@ class AsyncMockClient:
     delete_rule = _in_thread(MockClient.delete_rule)
     config = _in_thread(MockClient.config)
     reset = _in_thread(MockClient.reset)
+    add_fault = _in_thread(MockClient.add_fault)
+    faults = _in_thread(MockClient.faults)
+    delete_fault = _in_thread(MockClient.delete_fault)
+    clear_faults = _in_thread(MockClient.clear_faults)
+    rate_limit = _in_thread(MockClient.rate_limit)
+    balance = _in_thread(MockClient.balance)
+
+    @asynccontextmanager
+    async def fault(self, *, path: str | None = None, method: str | None = None, channel: str | None = None,
+                    to: str | None = None, to_pattern: str | None = None, application_id: str | None = None,
+                    account: str | None = None, **fault: Any) -> AsyncIterator[dict[str, Any]]:
+        """MockClient.fault for `async with`."""
+        added = await self.add_fault(account=account, **_fault_body(path, method, channel, to, to_pattern,
+                                                                    application_id, fault))
+        try:
+            yield added
+        finally:
+            await self.delete_fault(added["id"])
     wait_until_healthy = _in_thread(MockClient.wait_until_healthy)
 
 
@@ -273,6 +337,7 @@ def restore(client: MockClient, config: dict[str, Any]) -> None:
     Simulated time is not wound back: the clock cannot go back.
     """
     client.reset()
+    client.clear_faults()
     current = client.config()
     changed = {key: value for key, value in config.items() if current.get(key) != value}
     if changed:

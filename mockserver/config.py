@@ -71,10 +71,14 @@ class Settings:
     tls_dir: str | None = None
     rules: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     profiles: dict[str, Any] = field(default_factory=dict)
+    rate_limit: float = 0.0
+    rate_burst: int = 0
+    rate_limits: dict[str, float] = field(default_factory=dict)
+    balance: float | None = None
 
 
 # Settings that only a config file can hold (structured values).
-FILE_ONLY = frozenset({"rules", "profiles"})
+FILE_ONLY = frozenset({"rules", "profiles", "rate_limits"})
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 _SHOWN_LENGTH = 60
@@ -105,7 +109,7 @@ def _parse(name: str, raw: str) -> Any:
     boolean."""
     default = getattr(Settings(), name)
     if default is None:
-        return raw or None
+        return _number_or_text(name, raw) if raw else None
     kind = type(default)
     if kind is bool:
         word = raw.strip().lower()
@@ -115,6 +119,17 @@ def _parse(name: str, raw: str) -> Any:
     except ValueError:
         return raw
     return number if not isinstance(number, float) or math.isfinite(number) else raw
+
+
+def _number_or_text(name: str, raw: str) -> Any:
+    """A setting without a default that may be a number (balance): its text as a number when it is one."""
+    if "number" not in setting_schema(name).get("type", ()):
+        return raw
+    try:
+        number = float(raw)
+    except ValueError:
+        return raw
+    return number if math.isfinite(number) else raw
 
 
 def _typed(name: str, value: Any) -> Any:

@@ -74,7 +74,7 @@ def test_help_documents_every_setting():
     result = subprocess.run([sys.executable, "-m", "mockserver", "--help"], capture_output=True, text=True,
                             check=True)
     for name in setting_names():
-        if name in ("rules", "profiles"):
+        if name in FILE_ONLY:
             continue
         assert "--" + name.replace("_", "-") in result.stdout, name
         assert "MOCK_" + name.upper() in result.stdout.replace("\n", "").replace(" ", ""), name

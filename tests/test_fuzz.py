@@ -46,7 +46,10 @@ CONFIG = schemathesis.Config.from_dict({"operations": [
     # The v1 body's eight sibling if/then rules are more than schemathesis 4 can turn into a generator (both
     # phases give up or take minutes): only its documented examples go through here; tests/test_properties.py
     # sends generated and mutated v1 bodies.
-    {"include-path": "/v1/messages", "phases": {"fuzzing": {"enabled": False}, "coverage": {"enabled": False}}}]})
+    {"include-path": "/v1/messages", "phases": {"fuzzing": {"enabled": False}, "coverage": {"enabled": False}}},
+    # The balance ignores unknown query parameters, as the REST API does, and every case carries the suite's Basic
+    # credentials, so a case "without" them is not one: only the positive checks apply.
+    {"include-path": "/account/get-balance", "checks": {"negative_data_rejection": {"enabled": False}}}]})
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 
@@ -93,6 +96,24 @@ def keep_waits_short(query: dict[str, Any]) -> None:
         query["to"] = "447700900000"
 
 
+EDGE_OFF = {"rate_limit": 0, "rate_limits": {}, "balance": None}
+HARMLESS_PATH = "/fuzzed/nothing-matches"
+
+
+def keep_the_edge_open(body: Any) -> None:
+    """A fuzzed rate limit or balance would answer later operations 429/402: they are set, but to off."""
+    if isinstance(body, dict):
+        for key, off in EDGE_OFF.items():
+            if CONTRACT.is_valid("control/config-update", {key: body.get(key)}) and key in body:
+                body[key] = off
+
+
+def keep_faults_harmless(body: Any) -> None:
+    """A fuzzed fault would drop or fail later operations: each matches a path nothing requests."""
+    if isinstance(body, dict) and isinstance(body.get("match", {}), dict):
+        body["match"] = {**body.get("match", {}), "path": HARMLESS_PATH}
+
+
 @SCHEMA.hook
 def map_case(context: Any, case: Any) -> Any:
     """Runs on every generated case, in every phase (body and query hooks skip the coverage phase)."""
@@ -100,6 +121,9 @@ def map_case(context: Any, case: Any) -> Any:
     positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
     if path == "/_mock/config":
         keep_webhooks_local(case.body)
+        keep_the_edge_open(case.body)
+    elif path == "/_mock/faults" and positive:
+        keep_faults_harmless(case.body)
     elif path in WORKFLOW_PATHS and positive:
         follow_the_positional_rule(case.body)
     elif path == "/_mock/wait":
@@ -132,6 +156,14 @@ def test_the_event_stream_is_documented_and_served_as_event_stream(live_mock: st
 
 
 # -- what the fuzzer found, each kept as a regression test ------------------------------------------------
+async def test_a_fault_window_on_a_clock_at_year_9999_stays_readable(mock):
+    assert (await mock.put("/_mock/config", json={"clock": "real", "time_scale": 1e-300})).status == 200
+    response = await mock.post("/_mock/faults", json={"status": 500, "match": {"path": "/x"},
+                                                      "window": {"start": 0, "duration": 30}})
+    assert response.status == 201
+    assert (await response.json())["window"] == {"start": "9999-12-31T23:59:59.000Z", "duration": 0}
+
+
 async def test_a_date_that_matches_the_pattern_but_does_not_exist_is_a_400_not_a_500(mock):
     response = await mock.post("/_mock/clock/advance", json={"to": "2030-02-30T12:00:00Z"})
     assert response.status == 400

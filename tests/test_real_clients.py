@@ -1,6 +1,8 @@
 """The official clients, unchanged, against the mock on real ports: nexmo-node 2.3.1-beta-1 and 2.7.0-beta-1
 (run by `node`), and the Python vonage SDK 4.x over TLS with the mock's own CA; each sends SMS, Messenger text and
-image, Viber with a category and a failover, and the webhooks that follow are checked."""
+image, Viber with a category and a failover, and the webhooks that follow are checked. At the API edge (faults, the
+rate limit, the balance) each reacts as to the real service: the SDK raises RateLimitedError and ServerError,
+nexmo-node's callback gets the error, @vonage/server-sdk rejects naming the status."""
 
 from __future__ import annotations
 
@@ -222,3 +224,76 @@ async def test_vonage_python_sdk_works_over_tls_with_the_mocks_ca(tls_mock, rece
         ("messenger", "failed"), ("sms", "delivered")]
     assert statuses[workflow["items"][1]["message_uuid"]] == ["submitted", "delivered"]
     assert {body["workflow"]["workflow_id"] for body in bodies if "workflow" in body} == {failover.workflow_id}
+
+
+# -- errors at the API edge: each client reacts as to the real service --------------------------------------
+
+async def run_node_errors(folder: Path, port: int, keys: AppKeys) -> dict[str, dict[str, Any]]:
+    process = await asyncio.create_subprocess_exec(
+        "node", "errors.js", str(port), str(keys.private_path), APPLICATION_ID, cwd=folder,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return {result["name"]: result for result in map(json.loads, out.decode().splitlines())}
+
+
+@pytest.mark.parametrize("status", [429, 500])
+async def test_node_clients_hand_back_the_edges_error(make_mock, node_clients, app_keys, status):
+    client = await make_mock()
+    fault = {"match": {"method": "POST"}, "status": status, "retry_after": 1, "times": 2}
+    assert (await client.post("/_mock/faults", json=fault)).status == 201
+    results = await run_node_errors(node_clients, client.server.port, app_keys)
+    nexmo = results["nexmo-node"]
+    assert nexmo["data"] is None and nexmo["error"]["statusCode"] == status  # the callback gets the error
+    vonage = results["@vonage/server-sdk"]
+    assert vonage["error"] == {"message": f"Request failed with status code {status}", "status": status}
+    assert (await (await client.get("/_mock/messages")).json())["messages"] == []
+    [hit] = (await (await client.get("/_mock/faults")).json())["faults"]
+    assert hit["hits"] == 2
+
+
+async def test_vonage_python_sdk_raises_rate_limited_and_server_errors(tls_mock, monkeypatch):
+    from vonage_http_client.errors import RateLimitedError, ServerError
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_mock.ca))
+    for fault in ({"match": {"path": "/v1/messages"}, "status": 429, "retry_after": 1, "times": 1},
+                  {"match": {"path": "/v1/messages"}, "status": 500, "times": 1}):
+        await control(tls_mock, "POST", "/_mock/faults", fault)
+    messages = Vonage(Auth(api_key=API_KEY, api_secret=API_SECRET),
+                      HttpClientOptions(api_host=tls_mock.base_url.removeprefix("https://"))).messages
+
+    def send() -> Any:
+        return messages.send(Sms(to="447700900000", from_="447700900001", text="Hello"))
+
+    with pytest.raises(RateLimitedError) as limited:
+        await asyncio.to_thread(send)
+    assert limited.value.response.headers["Retry-After"] == "1"
+    assert limited.value.response.json()["title"] == "Rate Limit Hit"
+    with pytest.raises(ServerError):
+        await asyncio.to_thread(send)
+    assert (await asyncio.to_thread(send)).message_uuid
+
+
+async def test_vonage_python_sdk_reads_the_balance_and_meets_the_rate_limit(tls_mock, monkeypatch):
+    from vonage_http_client.errors import HttpRequestError, RateLimitedError
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_mock.ca))
+    host = tls_mock.base_url.removeprefix("https://")
+    vonage = Vonage(Auth(api_key=API_KEY, api_secret=API_SECRET), HttpClientOptions(api_host=host, rest_host=host))
+    await control(tls_mock, "PUT", "/_mock/config", {"balance": 0.05})
+    balance = await asyncio.to_thread(vonage.account.get_balance)
+    assert (balance.value, balance.auto_reload) == (0.05, False)
+    await control(tls_mock, "PUT", "/_mock/config", {"rate_limit": 1})
+
+    def send() -> Any:
+        return vonage.messages.send(Sms(to="447700900000", from_="447700900001", text="Hello"))
+
+    await asyncio.to_thread(send)
+    with pytest.raises(RateLimitedError):
+        await asyncio.to_thread(send)
+    await control(tls_mock, "POST", "/_mock/clock/advance", {"seconds": 5})  # charged at submitted; a new token
+    assert (await asyncio.to_thread(vonage.account.get_balance)).value == pytest.approx(0.05 - 0.0333)
+    await control(tls_mock, "POST", "/_mock/clock/advance", {"seconds": 1})
+    with pytest.raises(HttpRequestError) as low:
+        await asyncio.to_thread(send)
+    assert low.value.response.status_code == 402

@@ -309,3 +309,32 @@ def test_screenshot_of_the_main_view(ui: Page, api: Api, server: MockProcess, tm
     target = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / SCREENSHOT.name
     ui.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
+
+
+def test_the_faults_panel_adds_a_preset_counts_its_hits_removes_it_and_shows_the_limits(ui: Page, api: Api) -> None:
+    from .support import BASIC
+
+    ui.get_by_role("button", name="Faults", exact=True).click()
+    expect(ui.locator("#faults-empty")).to_be_visible()
+    ui.get_by_role("button", name="Next 3 sends get 429").click()
+    row = ui.locator("#fault-rows tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(1)).to_have_text("429, Retry-After 1")
+    expect(row.locator("td").nth(3)).to_have_text("3 times")
+    try:
+        assert api.call("POST", "/beta/messages", sms(), {"Authorization": BASIC})[0] == 429
+        expect(row.locator("td").nth(4)).to_have_text("1")  # the hit, live from the event stream
+        row.get_by_role("button", name="Remove fault").click()
+        expect(row).to_have_count(0)
+        expect(ui.locator("#faults-empty")).to_be_visible()
+
+        expect(ui.locator("#edge-rate")).to_have_text("off")
+        ui.get_by_role("button", name="Edit limits").click()
+        ui.locator("#cfg-rate-limit").fill("2")
+        ui.locator("#cfg-balance").fill("1.5")
+        ui.locator("#settings-save").click()
+        expect(ui.locator("#edge-rate")).to_have_text("2/s")
+        expect(ui.locator("#edge-balance")).to_have_text("€1.5000")
+    finally:
+        api.ok("DELETE", "/_mock/faults")
+        api.ok("PUT", "/_mock/config", {"rate_limit": 0, "balance": None})

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import Backend
-from ..simulation.commands import Failover, SendMessage, StartWorkflow
+from ..simulation.commands import Failover, SendMessage, StartWorkflow, address_of
 from .errors import invalid_parameters
 from .parsing import read_json
 from .registry import Dialect
 
-DIALECT = Dialect(read=read_json, invalid=invalid_parameters, error_statuses=(400, 401, 408, 413, 415))
+DIALECT = Dialect(read=read_json, invalid=invalid_parameters,
+                  error_statuses=(400, 401, 402, 403, 404, 408, 413, 415, 429, 500, 503))
 
 
 def message_command(body: dict[str, Any], generation: str) -> SendMessage:
@@ -26,6 +27,16 @@ def workflow_command(body: dict[str, Any], kind: str, generation: str) -> StartW
 
 def _failover(given: dict[str, Any] | None) -> Failover | None:
     return Failover(given["condition_status"], given.get("expiry_time")) if given else None
+
+
+def message_recipient(body: dict[str, Any]) -> tuple[str, str, str]:
+    to = body["to"]
+    return to["type"], to["type"], address_of(to)
+
+
+def workflow_recipient(body: dict[str, Any]) -> tuple[str, str, str]:
+    """The first item's: the only one sent at once."""
+    return message_recipient(body["workflow"][0])
 
 
 def send_message(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, str]:

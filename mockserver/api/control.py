@@ -17,8 +17,9 @@ from ..simulation.events import EventType
 from ..simulation.models import MESSAGE_STATUSES, WORKFLOW_STATUSES
 from .errors import API_ERRORS, Problem, invalid_parameters, not_found
 from .generations import INBOUND_GENERATION
-from .keys import ACCOUNTS, STARTED_AT
+from .keys import ACCOUNTS, EDGE, STARTED_AT
 from .parsing import json_response, read_valid
+from .scope import requested_account
 
 MAX_WAIT_SECONDS = 300.0
 DEFAULT_WAIT_SECONDS = 10.0
@@ -100,7 +101,11 @@ async def get_config(request: web.Request) -> web.Response:
 
 async def put_config(request: web.Request) -> web.Response:
     changes = await read_valid(request, "control/config-update")
-    return json_response(_backend(request).update_config(changes))
+    account = requested_account(request)  # e.g. one account's balance
+    backend = request.app[ACCOUNTS][account] if account else _backend(request)
+    config = backend.update_config(changes)
+    request.app[EDGE].refresh()  # a rate limit or balance set or cleared
+    return json_response(config)
 
 
 async def get_clock(request: web.Request) -> web.Response:

@@ -3,26 +3,35 @@ backend, answer 202."""
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from .errors import Handler, problem_response
 from .generations import GENERATIONS
-from .keys import ACCOUNTS, AUTH, CONTRACT
+from .keys import ACCOUNTS, AUTH, CONTRACT, EDGE
 from .parsing import expect_continue, json_response
 from .registry import Endpoint, Generation
 
 
 def endpoint(app: web.Application, generation: Generation, spec: Endpoint) -> Handler:
     """The one handler every emulated endpoint shares; it answers its own problems (see answering_problems)."""
-    auth, contract, accounts = app[AUTH], app[CONTRACT], app[ACCOUNTS]
+    auth, contract, accounts, edge = app[AUTH], app[CONTRACT], app[ACCOUNTS], app[EDGE]
     read, invalid, schema, act, name = (generation.dialect.read, generation.dialect.invalid, spec.schema, spec.act,
                                         generation.name)
+    dialect, recipient = generation.dialect.edge_problems, spec.recipient
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             caller = auth.check(request.headers.get("Authorization"))
             body = await read(request)
-            if not contract.is_valid(schema, body):
+            valid = contract.is_valid(schema, body)
+            if edge.active:  # faults, rate limits, balance: one test when none is set
+                answer = await edge.answer(request, caller, accounts.of(caller), dialect,
+                                           functools.partial(recipient, body) if valid and recipient else None)
+                if answer is not None:
+                    return answer
+            if not valid:
                 raise invalid(contract.problems(schema, body))
             return json_response(act(accounts.of(caller), body, name), status=202)
         except Exception as exc:

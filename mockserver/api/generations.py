@@ -12,18 +12,22 @@ from .registry import Endpoint, Generation
 
 BETA = Generation(name="beta", prefix="/beta", dialect=beta.DIALECT, webhooks=BETA_WEBHOOKS, endpoints=(
     Endpoint("/beta/messages", "message", "Send a message (Developer Preview)", ("message_uuid",),
-             beta.send_message),
-    Endpoint("/beta/workflows", "workflow", "Start a failover workflow", ("workflow_uuid",), beta.start_workflow),
+             beta.send_message, recipient=beta.message_recipient),
+    Endpoint("/beta/workflows", "workflow", "Start a failover workflow", ("workflow_uuid",), beta.start_workflow,
+             recipient=beta.workflow_recipient),
 ))
 
 V0_1 = Generation(name="v0.1", prefix="/v0.1", dialect=beta.DIALECT, webhooks=BETA_WEBHOOKS, endpoints=(
-    Endpoint("/v0.1/messages", "message", "Send a message (v0.1)", ("message_uuid",), beta.send_message),
-    Endpoint("/v0.1/dispatch", "workflow", "Start a failover dispatch", ("dispatch_uuid",), beta.start_dispatch),
+    Endpoint("/v0.1/messages", "message", "Send a message (v0.1)", ("message_uuid",), beta.send_message,
+             recipient=beta.message_recipient),
+    Endpoint("/v0.1/dispatch", "workflow", "Start a failover dispatch", ("dispatch_uuid",), beta.start_dispatch,
+             recipient=beta.workflow_recipient),
 ))
 
 V1 = Generation(name="v1", prefix="/v1", dialect=v1.DIALECT, webhooks=V1_WEBHOOKS, endpoints=(
     Endpoint("/v1/messages", "v1/message", "Send a message (v1 flat shape, optional failover)", ("message_uuid",),
-             v1.send, optional_answer={"workflow_id": "Only when the request has failover."}),
+             v1.send, optional_answer={"workflow_id": "Only when the request has failover."},
+             recipient=v1.recipient),
 ))
 
 GENERATIONS = (BETA, V0_1, V1)

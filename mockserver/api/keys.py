@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..contract import Contract
     from ..simulation.events import Event
     from .auth import Authenticator
+    from .edge import Edge
 
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 CONTRACT: web.AppKey[Contract] = web.AppKey("contract")
@@ -21,4 +22,5 @@ AUTH: web.AppKey[Authenticator] = web.AppKey("auth")
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 STARTED_AT: web.AppKey[float] = web.AppKey("started_at")
 MAX_BODY_BYTES: web.AppKey[int] = web.AppKey("max_body_bytes")
+EDGE: web.AppKey[Edge] = web.AppKey("edge")
 OPEN_STREAMS: web.AppKey[set[asyncio.Queue[Event | None]]] = web.AppKey("open_streams")  # shutdown ends them at once

@@ -63,7 +63,10 @@ def _errors(*codes: int) -> dict[str, Any]:
     titles = {400: "Invalid parameters or malformed JSON", 401: "Missing or bad credentials",
               404: "Not found", 408: "The body did not arrive in time, or (wait) the condition did not hold",
               409: "Conflict", 413: "Body too large",
-              415: "Content-Type is not JSON", 422: "Invalid or unsupported parameters, or malformed JSON (v1)"}
+              415: "Content-Type is not JSON", 422: "Invalid or unsupported parameters, or malformed JSON (v1)",
+              402: "The balance cannot cover the message", 403: "Forbidden (a fault)",
+              429: "Over the rate limit (Retry-After says when to retry)", 500: "Internal error (a fault)",
+              503: "Service unavailable (a fault)"}
     return {str(code): {"description": titles[code], "content": {
         "application/json": {"schema": PROBLEM}, "application/problem+json": {"schema": PROBLEM}}}
         for code in codes}
@@ -163,6 +166,33 @@ def _control_paths() -> dict[str, Any]:
     }
 
 
+def _edge_paths() -> dict[str, Any]:
+    """/_mock/faults (control), and GET /account/get-balance (emulated: the REST API's)."""
+    fault_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    return {
+        "/_mock/faults": {
+            "get": {"summary": "Faults with their hits",
+                    "responses": {"200": _answer("OK", _view("MockFaults")), **_errors(400)}},
+            "post": {"summary": "Add a fault at the API edge",
+                     "requestBody": _json_body("control/fault"),
+                     "responses": {"201": _answer("Added", _view("MockFault")), **_errors(400, 408, 409, 413, 415)}},
+            "delete": {"summary": "Remove every fault (of the account named by ?account= or X-Mock-Account)",
+                       "responses": {"204": _answer("Removed"), **_errors(400)}}},
+        "/_mock/faults/{id}": {
+            "get": {"summary": "One fault", "parameters": fault_id,
+                    "responses": {"200": _answer("OK", _view("MockFault")), **_errors(404)}},
+            "delete": {"summary": "Remove a fault", "parameters": fault_id,
+                       "responses": {"204": _answer("Removed"), **_errors(404)}}},
+    }
+
+
+def _balance_path() -> dict[str, Any]:
+    return {"/account/get-balance": {"get": {
+        "summary": "The account's balance (REST API shape; unlimited: 0.0 with autoReload)",
+        "security": [{"basicAuth": []}], "parameters": _query("api_key", "api_secret"),
+        "responses": {"200": _answer("OK", _view("AccountBalance")), **_errors(401, 403, 404, 429, 500, 503)}}}}
+
+
 def _guarded(paths: dict[str, Any]) -> dict[str, Any]:
     """Control operations: a token is needed only when the mock was started with --control-token."""
     for operations in paths.values():
@@ -187,7 +217,7 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
                for name, doc in contract.schema_documents().items()}
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas.update(copy.deepcopy(VIEWS))
-    paths = {**_emulated_paths(), **_guarded(_control_paths())}
+    paths = {**_emulated_paths(), **_balance_path(), **_guarded(_control_paths()), **_guarded(_edge_paths())}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Messages & Workflows API mock", "version": __version__,

@@ -80,6 +80,16 @@ CONVERSATION_SUMMARY = _object({"channel": {"type": "string"}, "peer": {"type": 
 CONVERSATION = _object({"channel": {"type": "string"}, "peer": {"type": "string"},
                         "messages": {"type": "array", "items": _ref("MockMessage")}})
 
+FAULT = _object({"id": {"type": "string"}, "match": {"type": "object"}, "hits": {"type": "integer", "minimum": 0},
+                 "seen": {"type": "integer", "minimum": 0}, "active": {"type": "boolean"},
+                 "account": {"type": ["string", "null"]}},
+                {"status": {"type": "integer"}, "retry_after": {"type": "integer"}, "body": {},
+                 "latency_ms": {"type": "number"}, "jitter_ms": {"type": "number"},
+                 "drop": {"enum": ["reset", "empty", "partial"]}, "probability": {"type": "number"},
+                 "times": {"type": "integer"}, "after": {"type": "integer"}, "window": {"type": "object"}})
+
+BALANCE = _object({"value": {"type": "number"}, "autoReload": {"type": "boolean"}})
+
 VIEWS: dict[str, dict[str, Any]] = {
     "MockHistoryEntry": HISTORY_ENTRY, "MockMessage": MESSAGE, "MockAttempt": ATTEMPT, "MockDelivery": DELIVERY,
     "MockMessageDetail": MESSAGE_DETAIL, "MockWorkflowItem": WORKFLOW_ITEM, "MockWorkflow": WORKFLOW,
@@ -90,4 +100,5 @@ VIEWS: dict[str, dict[str, Any]] = {
     "MockConversationSummary": CONVERSATION_SUMMARY, "MockConversation": CONVERSATION,
     "MockWaitResult": {"anyOf": [_ref("MockMessageDetail"), _ref("MockWorkflow")]},
     "MockEventTypes": _object({"event_types": {"type": "array", "items": {"type": "string"}}}),
+    "MockFault": FAULT, "MockFaults": _list_of("faults", "MockFault"), "AccountBalance": BALANCE,
 }

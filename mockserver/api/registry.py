@@ -15,6 +15,8 @@ from .errors import Problem
 
 # What an endpoint does with a valid body for its account's backend (given its generation's name): its 202 answer.
 Action = Callable[[Backend, Any, str], dict[str, str]]
+# The channel (as the request names it, and as the simulation does) and the recipient a valid body sends to first.
+Recipient = Callable[[Any], tuple[str, str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,7 @@ class Dialect:
     read: Callable[[web.Request], Awaitable[Any]]
     invalid: Callable[[list[InvalidParameter]], Problem]
     error_statuses: tuple[int, ...]  # what its endpoints may answer besides 202 (for the OpenAPI document)
+    edge_problems: str = "beta"  # its bodies of 401/402/403/404/429/500/503, by key of api/edge_problems.json
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class Endpoint:
     answer: tuple[str, ...]  # the keys of its 202 answer
     act: Action
     optional_answer: dict[str, str] = field(default_factory=dict)  # keys given only sometimes: when
+    recipient: Recipient | None = None  # for the edge: faults matching a channel or `to`, rate limits, the balance
 
 
 @dataclass(frozen=True, slots=True)

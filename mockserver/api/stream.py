@@ -51,6 +51,7 @@ EVENT_DATA: dict[EventType, Callable[[Event], dict[str, Any]]] = {
     EventType.RULES_CHANGED: _nothing,
     EventType.CONFIG_CHANGED: lambda event: {"config": event.subject},
     EventType.MOCK_RESET: _nothing,
+    EventType.FAULT_HIT: lambda event: {"fault": event.subject, "request": event.detail},
 }
 
 

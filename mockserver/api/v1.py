@@ -95,5 +95,11 @@ def send(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, s
     return {"message_uuid": workflow.items[0].message_uuid, "workflow_id": workflow.workflow_uuid}
 
 
+def recipient(body: dict[str, Any]) -> tuple[str, str, str]:
+    channel = body["channel"]
+    return channel, ENGINE_CHANNELS[channel], body["to"]
+
+
 # 422 for malformed JSON and for invalid parameters, by kind
-DIALECT = Dialect(read=read_v1_body, invalid=v1_problem, error_statuses=(401, 408, 413, 415, 422))
+DIALECT = Dialect(read=read_v1_body, invalid=v1_problem,
+                  error_statuses=(401, 402, 403, 404, 408, 413, 415, 422, 429, 500, 503), edge_problems="v1")

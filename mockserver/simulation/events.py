@@ -27,6 +27,7 @@ class EventType(StrEnum):
     RULES_CHANGED = "rules.changed"
     CONFIG_CHANGED = "config.changed"
     MOCK_RESET = "mock.reset"
+    FAULT_HIT = "fault.hit"  # a fault answered (or delayed) a request at the API edge
 
 
 @dataclass(slots=True)  # read-only by convention: frozen would triple the cost of making one

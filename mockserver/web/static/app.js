@@ -313,6 +313,9 @@
     $("#cfg-time-scale").value = config.time_scale ?? 1;
     $("#cfg-clock").value = config.clock || "manual";
     $("#cfg-demo-mode").checked = Boolean(config.demo_mode);
+    $("#cfg-rate-limit").value = config.rate_limit ?? 0;
+    $("#cfg-rate-burst").value = config.rate_burst ?? 0;
+    $("#cfg-balance").value = config.balance ?? "";
     $("#settings-error").hidden = true;
     $("#settings").showModal();
   }
@@ -322,6 +325,9 @@
       status_url: $("#cfg-status-url").value.trim() || null,
       inbound_url: $("#cfg-inbound-url").value.trim() || null,
       demo_mode: $("#cfg-demo-mode").checked,
+      rate_limit: Number($("#cfg-rate-limit").value) || 0,
+      rate_burst: Math.trunc(Number($("#cfg-rate-burst").value)) || 0,
+      balance: $("#cfg-balance").value.trim() === "" ? null : Number($("#cfg-balance").value),
     };
     const scale = Number($("#cfg-time-scale").value);
     if (scale > 0 && scale !== (M.state.config || {}).time_scale) changes.time_scale = scale;
@@ -344,6 +350,7 @@
     for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-pressed", String(tab.dataset.view === view));
     $("#view-conversations").hidden = view !== "conversations";
     $("#view-webhooks").hidden = view !== "webhooks";
+    $("#view-faults").hidden = view !== "faults";
     render();
   }
 
