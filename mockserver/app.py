@@ -72,7 +72,7 @@ def _static_route() -> web.RouteDef:
             raise not_found(f"No such file: {request.path}")
         return web.FileResponse(path)
 
-    return web.get("/static/{path:.+}", static)
+    return web.get(r"/static/{path:[\s\S]+}", static)
 
 
 def _routes(app: web.Application) -> list[web.RouteDef]:
@@ -82,9 +82,10 @@ def _routes(app: web.Application) -> list[web.RouteDef]:
     async def openapi_document(request: web.Request) -> web.Response:
         return web.Response(body=openapi, content_type="application/json")
 
+    # no_route last; [\s\S], not ".": a path may hold a line break (%0A)
     wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
                *faults.routes(), balance.route(app),
-               web.get("/", _index), _static_route(), web.route("*", "/{path:.*}", no_route)]  # no_route last
+               web.get("/", _index), _static_route(), web.route("*", r"/{path:[\s\S]*}", no_route)]
     return [*emulated.routes(app),
             *(web.route(r.method, r.path, answering_problems(r.handler), expect_handler=expect_continue, **r.kwargs)
               for r in wrapped)]

@@ -286,6 +286,13 @@ def test_a_verified_jwt_whose_iat_is_a_string_is_a_401_problem(guarded: LiveMock
     assert answer.startswith(b"HTTP/1.1 401 ") and b"iat must be a number" in answer
 
 
+@pytest.mark.parametrize("path", [b"/no/such/%0A", b"/%0D%0Ax", b"/static/%0A", b"/_mock/messages/%0A"])
+def test_an_unknown_path_with_an_encoded_line_break_is_a_404_problem(lenient: LiveMock, path: bytes) -> None:
+    answer = exchange(lenient, b"GET " + path + b" HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n")
+    assert_answered(answer)
+    assert answer.startswith(b"HTTP/1.1 404 ")
+
+
 def test_the_routes_fuzzed_are_all_of_them() -> None:
     """Every emulated endpoint, every control endpoint, the document, the page and an unknown path."""
     paths = {path for _, path in ROUTES}
