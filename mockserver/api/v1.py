@@ -15,23 +15,29 @@ from .parsing import read_json
 from .registry import Dialect
 
 # The engine's channel for each v1 channel, and which key of its to/from objects holds the address.
-ENGINE_CHANNELS = {"sms": "sms", "messenger": "messenger", "viber_service": "viber_service_msg"}
-ADDRESS_KEYS = {"sms": ("number", "number"), "messenger": ("id", "id"), "viber_service": ("number", "id")}
-OPTION_BLOCKS = {"messenger": "messenger", "viber_service": "viber_service_msg"}
+ENGINE_CHANNELS = {"sms": "sms", "mms": "mms", "rcs": "rcs", "whatsapp": "whatsapp", "messenger": "messenger",
+                   "viber_service": "viber_service_msg"}
+ADDRESS_KEYS = {"sms": ("number", "number"), "mms": ("number", "number"), "rcs": ("number", "id"),
+                "whatsapp": ("number", "number"), "messenger": ("id", "id"), "viber_service": ("number", "id")}
+# The channel's own option block, kept in the record under the engine channel's name (as /beta names it).
+OPTION_BLOCKS = {"sms": "sms", "rcs": "rcs", "whatsapp": "whatsapp", "messenger": "messenger",
+                 "viber_service": "viber_service_msg"}
+# Fields besides the content that the record keeps as given: in `content` (shown with it) or beside it.
+CONTENT_EXTRAS = ("suggestions",)
+MESSAGE_EXTRAS = ("context", "ttl", "trusted_recipient")
 
 # v1 sorts invalid requests into kinds, each its own problem type; the first kind an offending field
 # belongs to names the answer (reference section 5a). Anything else is "Invalid params" (1150).
 PROBLEM_KINDS: tuple[tuple[frozenset[str], str, str, str], ...] = (
     (frozenset({"channel"}), "1100", "Unsupported channel",
-     "The `channel` parameter is missing or names a channel this mock does not simulate "
-     "(it simulates sms, messenger and viber_service)."),
+     "The `channel` parameter is missing or is not one of sms, mms, rcs, whatsapp, messenger, viber_service."),
     (frozenset({"message_type"}), "1140", "Invalid message type",
      "The `message_type` parameter is invalid for the given channel."),
     (frozenset({"from"}), "1120", "Invalid sender", "The `from` parameter is invalid for the given channel."),
     (frozenset({"to"}), "110", "Invalid recipient", "The `to` parameter is invalid for the given channel."),
     (frozenset({"client_ref"}), "1060", "Invalid client reference",
      "The `client_ref` parameter must be a string of at most 100 characters."),
-    (frozenset({"sms", "messenger", "viber_service"}), "1110", "Invalid channel parameters",
+    (frozenset(OPTION_BLOCKS), "1110", "Invalid channel parameters",
      "The value of one or more parameters of the channel block is invalid."),
 )
 INVALID_PARAMS = ("1150", "Invalid params", "The value of one or more parameters is invalid.")
@@ -70,7 +76,14 @@ def message_command(body: dict[str, Any], generation: str) -> SendMessage:
     engine_channel = ENGINE_CHANNELS[channel]
     to_key, from_key = ADDRESS_KEYS[channel]
     message_type = body["message_type"]
-    message: dict[str, Any] = {"content": {"type": message_type, message_type: body[message_type]}}
+    content = {"type": message_type, message_type: body[message_type]}
+    message: dict[str, Any] = {"content": content}
+    for key in CONTENT_EXTRAS:
+        if key in body:
+            content[key] = body[key]
+    for key in MESSAGE_EXTRAS:
+        if key in body:
+            message[key] = body[key]
     if channel in OPTION_BLOCKS and channel in body:
         message[OPTION_BLOCKS[channel]] = body[channel]
     return SendMessage(channel=engine_channel, to={"type": engine_channel, to_key: body["to"]},
