@@ -86,6 +86,7 @@ class Backend:
         self.clock.on_change = self._save_clock
         for message in self.store.planned_messages():
             self.engine.resume(message)
+        self.engine.windows.restore(self.store.find_messages(channel="whatsapp", direction="inbound"))
         for workflow in self.store.unfinished_workflows():
             self.failover.resume(workflow)
         self.webhooks.number_after(self.store.find_deliveries(limit=1))

@@ -57,6 +57,14 @@ DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
     },
 }
 CURRENCY = "EUR"
+GSM_LIMITS, UNICODE_LIMITS = (160, 153), (70, 67)  # characters in one part, and in each part of a longer message
+
+
+def sms_parts(text: str) -> int:
+    """How many parts an SMS of `text` takes: GSM-7 unless a character needs UCS-2 (an approximation: any
+    non-ASCII character counts as UCS-2)."""
+    single, each = GSM_LIMITS if text.isascii() else UNICODE_LIMITS
+    return 1 if len(text) <= single else -(-len(text) // each)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from .channels import Profile
 from .clock import Clock, round_ms
 from .commands import SendMessage
 from .events import EventBus, EventType
-from .models import Message, StatusEntry, compact_json
+from .models import FAILED_STATUSES, Message, StatusEntry, compact_json
 from .rules import Rule, RuleBook
 from .store import Store
+from .window import OUTSIDE_WINDOW, CareWindows
 
 
 class Engine:
@@ -32,9 +33,11 @@ class Engine:
         self.profiles = profiles
         self.seed = seed
         self.rng = random.Random(seed)
+        self.windows = CareWindows()
 
     def reset(self) -> None:
         self.rng = random.Random(self.seed)
+        self.windows.reset()
 
     def send(self, command: SendMessage, workflow_uuid: str | None = None, workflow_kind: str | None = None,
              item: tuple[int, int] | None = None) -> Message:
@@ -49,6 +52,8 @@ class Engine:
                           item_number=item_number, items_number=items_number,
                           history=[StatusEntry("accepted", now)])
         rule = self.rules.decide(channel, recipient, command.text)
+        if channel == "whatsapp" and rule.outcome not in FAILED_STATUSES and not self.windows.allows(command, now):
+            rule = OUTSIDE_WINDOW
         message.plan = self._plan(rule, self.profiles[channel], now)
         self.store.add_message(message)
         self.bus.publish(EventType.MESSAGE_ACCEPTED, message)
@@ -56,6 +61,8 @@ class Engine:
         return message
 
     def record_inbound(self, message: Message) -> None:
+        if message.channel == "whatsapp":
+            self.windows.opened_by(message)
         self.store.add_message(message)
         self.bus.publish(EventType.INBOUND_RECEIVED, message)
 
