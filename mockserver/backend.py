@@ -15,7 +15,7 @@ from .limits import EDGE_SETTINGS, Limits
 from .payloads import WebhookRenderers
 from .simulation.channels import merge_profiles
 from .simulation.clock import LAST_INSTANT, Clock, iso, parse_iso, resumed_now
-from .simulation.commands import InjectInbound, SendMessage, StartWorkflow
+from .simulation.commands import InjectInbound, SendMessage, StartWorkflow, UpdateMessage
 from .simulation.engine import Engine
 from .simulation.events import Event, EventBus, EventType
 from .simulation.failover import FailoverRunner
@@ -23,6 +23,7 @@ from .simulation.inbound import InboundFaker
 from .simulation.models import Message, Workflow
 from .simulation.rules import Rule, RuleBook
 from .simulation.store import Store
+from .simulation.updates import update_message
 from .webhooks import WebhookClient, WebhookDispatcher, WebhookPolicy
 
 DEMO_REPLY_CHANCE = 0.5
@@ -107,6 +108,10 @@ class Backend:
         message = self.inbound.build(command, self.clock)
         self.engine.record_inbound(message)
         return message
+
+    def update_message(self, command: UpdateMessage) -> Message:
+        """Raises simulation.updates.UpdateRefused when the message is unknown or does not take the update."""
+        return update_message(self.engine, self.clock, command)
 
     def add_rule(self, data: dict[str, Any]) -> Rule:
         rule = self.rules.add(data)

@@ -6,11 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
+from ..accounts import Caller
 from ..backend import Backend
 from ..contract import InvalidParameter
 from ..payloads import V1_ERROR_TYPE
-from ..simulation.commands import Failover, SendMessage, StartWorkflow
-from .errors import Problem
+from ..simulation.commands import Failover, SendMessage, StartWorkflow, UpdateMessage
+from ..simulation.updates import UpdateRefused
+from .errors import Problem, problem_response
+from .keys import ACCOUNTS, AUTH, CONTRACT, EDGE
 from .parsing import read_json
 from .registry import Dialect
 
@@ -116,3 +119,44 @@ def recipient(body: dict[str, Any]) -> tuple[str, str, str]:
 # 422 for malformed JSON and for invalid parameters, by kind
 DIALECT = Dialect(read=read_v1_body, invalid=v1_problem,
                   error_statuses=(401, 402, 403, 404, 408, 413, 415, 422, 429, 500, 503), edge_problems="v1")
+
+
+UPDATE_PATH = "/v1/messages/{message_uuid}"
+UPDATE_SCHEMA = "v1/message-update"
+
+
+def update_command(message_uuid: str, body: dict[str, Any]) -> UpdateMessage:
+    return UpdateMessage(message_uuid=message_uuid, status=body["status"],
+                         replying_indicator=body.get("replying_indicator"))
+
+
+def refused(error: UpdateRefused) -> Problem:
+    if error.kind == "not_found":
+        return Problem(404, f"{V1_ERROR_TYPE}#1050", "Not Found", error.reason)
+    return Problem(422, f"{V1_ERROR_TYPE}#{INVALID_PARAMS[0]}", "Invalid status", error.reason,
+                   [InvalidParameter("status", error.reason)])
+
+
+def caller_of(request: web.Request) -> Caller:
+    return request.app[AUTH].check(request.headers.get("Authorization"))
+
+
+def update_route(app: web.Application) -> web.RouteDef:
+    """PATCH /v1/messages/{message_uuid}: 200 with an empty body (the SDKs read none), behind the edge."""
+    contract, accounts = app[CONTRACT], app[ACCOUNTS]
+
+    async def update(request: web.Request) -> web.StreamResponse:
+        try:
+            backend = accounts.of(caller_of(request))
+            body = await read_v1_body(request)
+            if not contract.is_valid(UPDATE_SCHEMA, body):
+                raise v1_problem(contract.problems(UPDATE_SCHEMA, body))
+            try:
+                backend.update_message(update_command(request.match_info["message_uuid"], body))
+            except UpdateRefused as error:
+                raise refused(error) from None
+            return web.Response(status=200)
+        except Exception as exc:
+            return problem_response(request, exc)
+
+    return web.patch(UPDATE_PATH, app[EDGE].guard(update, DIALECT.edge_problems, caller_of))

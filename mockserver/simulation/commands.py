@@ -82,3 +82,12 @@ class InjectInbound:
     channel: str = "messenger"  # the simulation's channel (viber_service_msg for Viber)
     context: dict[str, Any] | None = None  # a reply: {message_uuid, message_from?}
     profile: dict[str, Any] | None = None  # WhatsApp: the user's {name}
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMessage:
+    """PATCH /v1/messages/{uuid}: mark an inbound WhatsApp message read, or revoke an outbound RCS message."""
+
+    message_uuid: str
+    status: str  # "read" | "revoked"
+    replying_indicator: dict[str, Any] | None = None

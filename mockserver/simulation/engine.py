@@ -124,6 +124,10 @@ class Engine:
     def _unwatched(self) -> list[Message]:
         return [message for message in self.store.planned_messages() if not message.timed]
 
+    def reschedule(self, message: Message) -> None:
+        """After its plan changed: the next step gets a timer (a timer set for an earlier plan finds nothing)."""
+        self._schedule_next(message)
+
     def _schedule_next(self, message: Message) -> None:
         if message.plan:
             self.clock.call_at(message.plan[0].timestamp, self._advance, message.message_uuid)
