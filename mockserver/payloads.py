@@ -123,7 +123,7 @@ V1_CHANNEL_BLOCKS: dict[str, Callable[[dict[str, Any], Message, StatusEntry, dic
 def beta_inbound(message: Message) -> dict[str, Any]:
     record = message.record
     return {"message_uuid": message.message_uuid, "to": record["to"], "from": record["from"],
-            "timestamp": iso(message.created_at), "message": record["message"]}
+            "timestamp": iso(message.created_at), "message": {"content": record["message"]["content"]}}
 
 
 def v1_inbound(message: Message) -> dict[str, Any]:
