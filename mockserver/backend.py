@@ -27,6 +27,7 @@ from .simulation.updates import update_message
 from .webhooks import WebhookClient, WebhookDispatcher, WebhookPolicy
 
 DEMO_REPLY_CHANCE = 0.5
+DEMO_CHANNELS = frozenset({"messenger", "whatsapp", "viber_service_msg", "rcs"})  # users who read, then may reply
 DEFAULT_ACCOUNT = "default"
 
 
@@ -309,11 +310,12 @@ class Backend:
     # -- demo mode: simulated users answer -------------------------------------------------------
     def _demo_reply(self, event: Event) -> None:
         message = event.subject
-        if not (self.demo_mode and event.detail.status == "read" and message.channel == "messenger"):
+        if not (self.demo_mode and event.detail.status == "read" and message.channel in DEMO_CHANNELS):
             return
         if self._demo_rng.random() >= DEMO_REPLY_CHANCE:
             return
         record = message.record
-        reply = InjectInbound(sender=record["to"], to=record["from"], content=None, generation=message.api)
-        delay = self.engine.profiles["messenger"].reply_delay * self._demo_rng.uniform(0.5, 1.5)
+        reply = InjectInbound(sender=record["to"], to=record["from"], content=None, generation=message.api,
+                              channel=message.channel)
+        delay = self.engine.profiles[message.channel].reply_delay * self._demo_rng.uniform(0.5, 1.5)
         self.clock.call_later(round(delay, 3), self.receive_inbound, reply)

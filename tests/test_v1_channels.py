@@ -232,3 +232,19 @@ async def test_inbound_refuses_content_its_channel_does_not_have(mock, body, nam
     status, problem = await post(mock, "/_mock/inbound", body)
     assert status == 400, problem
     assert name in [p["name"] for p in problem["invalid_parameters"]]
+
+
+async def test_demo_mode_whatsapp_users_reply_in_the_v1_shape_and_open_the_window(make_mock, receiver, contract):
+    client = await make_mock(demo_mode=True, inbound_url=receiver.url("/inbound"), status_url=receiver.url(), seed=3)
+    users = [f"4477009005{n:02d}" for n in range(8)]
+    for user in users:
+        await post(client, "/v1/messages", BODIES["whatsapp template"] | {"to": user})
+    await advance(client, 120)
+    replies = receiver.bodies("/inbound")
+    assert 0 < len(replies) < len(users)
+    for reply in replies:
+        assert contract.problems("v1/inbound-webhook", reply) == [], reply
+        assert (reply["channel"], reply["to"]) == ("whatsapp", BUSINESS) and reply["from"] in users
+    _, answer = await post(client, "/v1/messages", BODIES["whatsapp text"] | {"to": replies[0]["from"]})
+    await advance(client, 60)
+    assert statuses(receiver, answer["message_uuid"])[-1]["status"] != "rejected"  # the reply opened the window
