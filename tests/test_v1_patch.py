@@ -83,3 +83,11 @@ async def test_invalid_bodies_get_v1_problems(mock):
 async def test_patch_needs_credentials(mock):
     response = await mock.patch(f"/v1/messages/{UNKNOWN}", json={"status": "read"})
     assert response.status == 401
+
+
+async def test_openapi_documents_the_patch(mock):
+    document = await (await mock.get("/openapi.json")).json()
+    operation = document["paths"]["/v1/messages/{message_uuid}"]["patch"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"] == (
+        "#/components/schemas/v1_message_update")
+    assert {"200", "404", "422"} <= set(operation["responses"])
