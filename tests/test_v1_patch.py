@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .support import BASIC, advance, post
 from .v1_bodies import BODIES
 
@@ -61,6 +63,7 @@ async def test_a_delivered_rcs_message_cannot_be_revoked(mock):
 async def test_unknown_uuid_is_404_and_a_status_the_channel_does_not_take_is_422(mock):
     status, body = await patch(mock, UNKNOWN, {"status": "read"})
     assert status == 404, body
+    assert json.loads(body)["type"] == "https://developer.vonage.com/api-errors#not-found"
     _, sms = await post(mock, "/v1/messages", BODIES["sms text"])
     for message_uuid, update in ((sms["message_uuid"], {"status": "revoked"}),
                                  (sms["message_uuid"], {"status": "read"})):

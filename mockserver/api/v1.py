@@ -132,7 +132,7 @@ def update_command(message_uuid: str, body: dict[str, Any]) -> UpdateMessage:
 
 def refused(error: UpdateRefused) -> Problem:
     if error.kind == "not_found":
-        return Problem(404, f"{V1_ERROR_TYPE}#1050", "Not Found", error.reason)
+        return Problem(404, "https://developer.vonage.com/api-errors#not-found", "Not Found", error.reason)
     return Problem(422, f"{V1_ERROR_TYPE}#{INVALID_PARAMS[0]}", "Invalid status", error.reason,
                    [InvalidParameter("status", error.reason)])
 
