@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .browser import BASIC, Api
+from .browser import BASIC, Api, MockProcess
 from .support import Receiver
 from .test_web_page import api, browser, bubble, console, conversation, receiver, server, ui
-from .v1_bodies import BODIES, BUSINESS, NUMBER
+from .v1_bodies import BODIES, BUSINESS, CARD, NUMBER
 
 __all__ = ["api", "browser", "console", "receiver", "server", "ui"]  # fixtures shared with test_web_page
 
@@ -30,7 +30,7 @@ def test_whatsapp_templates_stickers_reactions_and_locations_are_shown(ui: Page,
     reaction = send_v1(api, "whatsapp reaction")
     where = send_v1(api, "whatsapp location")
     sticker = send_v1(api, "whatsapp sticker id")
-    conversation(ui, "WhatsApp", f"+{NUMBER}").click()
+    conversation(ui, "WhatsApp", NUMBER).click()
     expect(bubble(ui, template).locator(".template-name")).to_have_text("Template 9b6b4fcb_da19:verify")
     expect(bubble(ui, template).locator(".template-params")).to_have_text("Parameters: 1234, 10")
     expect(bubble(ui, reaction).locator(".reaction")).to_have_text("Reaction 👍")
@@ -38,10 +38,11 @@ def test_whatsapp_templates_stickers_reactions_and_locations_are_shown(ui: Page,
     expect(bubble(ui, sticker).locator(".sticker")).to_have_text("[sticker]")
 
 
-def test_rcs_cards_show_their_suggestions(ui: Page, api: Api) -> None:
-    card = send_v1(api, "rcs card")
+def test_rcs_cards_show_their_suggestions(ui: Page, api: Api, server: MockProcess) -> None:
+    picture = f"{server.url}/static/samples/photo.svg"  # the page loads it: a URL this machine serves
+    card = send_v1(api, "rcs card", card=CARD | {"media_url": picture})
     text = send_v1(api, "rcs text")
-    conversation(ui, "RCS", f"+{NUMBER}").click()
+    conversation(ui, "RCS", NUMBER).click()
     expect(bubble(ui, card).locator(".card-title")).to_have_text("A cat")
     expect(bubble(ui, card).locator(".suggestion")).to_have_text(["Nice"])
     expect(bubble(ui, text).locator(".suggestion")).to_have_count(7)
@@ -56,7 +57,7 @@ def test_a_person_replies_as_the_user_of_the_channel(ui: Page, api: Api, receive
                                                      channel: str, label: str, offers: set[str]) -> None:
     api.ok("PUT", "/_mock/config", {"inbound_url": receiver.url("/inbound")})
     send_v1(api, name)
-    conversation(ui, label, f"+{NUMBER}").click()
+    conversation(ui, label, NUMBER).click()
     for kind in ("image", "location"):
         button = ui.get_by_role("button", name=f"Send {'an' if kind == 'image' else 'a'} {kind} as the user")
         expect(button).to_be_visible() if kind in offers else expect(button).to_be_hidden()
