@@ -151,7 +151,7 @@ def _refusal(tmp_path, text: str) -> str:
     ("profiles = 3", "profiles: must be an object (got 3, in config file "),
     ("public_key = 5", "public_key: must be a string or null (got 5, in config file "),
     ('[profiles.sms]\njitter = "lots"', 'profiles.sms.jitter: must be a number (got "lots", in config file '),
-    ("[profiles.pigeon]", "profiles.pigeon: is not a channel (profiles are for sms, messenger, viber_service_msg)"),
+    ("[profiles.pigeon]", "profiles.pigeon: is not a channel (profiles are for sms, mms, rcs, whatsapp, messenger, viber_service_msg)"),
     ("[profiles.sms.delays]\nread = 5", "profiles.sms.delays.read: is not a status of sms"),
     ('[[rules]]\noutcome = "undeliverable"',
      "rules.0.error_code: is required when outcome is rejected or undeliverable (in config file "),

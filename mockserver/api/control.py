@@ -16,7 +16,7 @@ from ..simulation.commands import InjectInbound
 from ..simulation.events import EventType
 from ..simulation.models import MESSAGE_STATUSES, WORKFLOW_STATUSES
 from .errors import API_ERRORS, Problem, invalid_parameters, not_found
-from .generations import INBOUND_GENERATION, V1
+from .generations import INBOUND_GENERATIONS
 from .keys import ACCOUNTS, EDGE, STARTED_AT
 from .parsing import json_response, read_valid
 from .scope import requested_account
@@ -164,7 +164,7 @@ def inbound_command(body: dict[str, Any]) -> InjectInbound:
     channel = body.get("channel", "messenger")
     version = body.get("webhook_version") or ("v0.1" if channel == "messenger" else "v1")
     return InjectInbound(sender=body.get("from"), to=body.get("to"), content=body.get("content"),
-                         generation=INBOUND_GENERATION if version == "v0.1" else V1.name,
+                         generation=INBOUND_GENERATIONS[version],
                          channel=ENGINE_CHANNELS[channel], context=body.get("context"), profile=body.get("profile"))
 
 
