@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from .support import advance, post
+from mockserver.client import MockClient
+
+from .support import advance, post, running_mock
 from .v1_bodies import BODIES, BUSINESS, CARD, NUMBER
 
 V1_ERRORS = "https://developer.nexmo.com/api-errors/messages-olympus"
@@ -248,3 +250,16 @@ async def test_demo_mode_whatsapp_users_reply_in_the_v1_shape_and_open_the_windo
     _, answer = await post(client, "/v1/messages", BODIES["whatsapp text"] | {"to": replies[0]["from"]})
     await advance(client, 60)
     assert statuses(receiver, answer["message_uuid"])[-1]["status"] != "rejected"  # the reply opened the window
+
+
+def test_mock_client_injects_inbound_on_any_channel():
+    with running_mock("--clock", "manual") as live:
+        client = MockClient(live.base_url)
+        whatsapp = client.inbound(channel="whatsapp", from_=NUMBER, to=BUSINESS, text="Hi")
+        viber = client.inbound(channel="viber_service", from_=NUMBER, to="16273", text="Hi")
+        messenger = client.inbound(from_="1234567890123456", text="Hi")
+        stored = {uuid: client.message(uuid) for uuid in (whatsapp, viber, messenger)}
+    assert (stored[whatsapp]["from"], stored[whatsapp]["to"]) == ({"type": "whatsapp", "number": NUMBER},
+                                                                  {"type": "whatsapp", "number": BUSINESS})
+    assert stored[viber]["to"] == {"type": "viber_service_msg", "id": "16273"}
+    assert stored[messenger]["from"] == {"type": "messenger", "id": "1234567890123456"}
