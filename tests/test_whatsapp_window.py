@@ -68,3 +68,12 @@ async def test_a_magic_recipient_outcome_wins_over_the_window(make_mock, receive
     client = await make_mock(status_url=receiver.url())
     final = await final_webhook(client, receiver, BODIES["whatsapp text"] | {"to": "447700900911"})
     assert (final["status"], final["error"]["title"]) == ("undeliverable", 1190)
+
+
+async def test_an_open_window_survives_a_restart_with_a_state_file(make_mock, receiver, tmp_path):
+    state = str(tmp_path / "mock.db")
+    client = await make_mock(state_file=state, start_time="2020-01-01T14:00:00Z")
+    await user_writes(client)
+    await client.close()
+    client = await make_mock(state_file=state, status_url=receiver.url(), start_time="2020-01-01T14:00:00Z")
+    assert (await final_webhook(client, receiver, BODIES["whatsapp text"]))["status"] == "read"
