@@ -296,8 +296,10 @@
     error.hidden = true;
     try {
       // Messenger keeps its 2018 shape by default; the others are sent as v1 users (the mock's default for them).
-      await api.inbound({ channel: replies.channel, from: { [replies.user]: thread.peer },
-        to: { [replies.business]: thread.pageId }, content });
+      // An alphanumeric SMS sender cannot be written to: the mock then fakes the business number.
+      const business = replies.business === "number" && !/^\d+$/.test(thread.pageId) ? {}
+        : { to: { [replies.business]: thread.pageId } };
+      await api.inbound({ channel: replies.channel, from: { [replies.user]: thread.peer }, ...business, content });
       return true;
     } catch (failure) {
       error.textContent = failure.message;
