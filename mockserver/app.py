@@ -14,7 +14,7 @@ from aiohttp import web
 
 from .access_log import write_access_batches
 from .accounts import Accounts
-from .api import balance, control, emulated, faults, stream
+from .api import balance, control, emulated, faults, stream, v1
 from .api.auth import Authenticator
 from .api.commit import commit_middleware
 from .api.edge import Edge
@@ -86,7 +86,7 @@ def _routes(app: web.Application) -> list[web.RouteDef]:
     wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
                *faults.routes(), balance.route(app),
                web.get("/", _index), _static_route(), web.route("*", r"/{path:[\s\S]*}", no_route)]
-    return [*emulated.routes(app),
+    return [*emulated.routes(app), v1.update_route(app),
             *(web.route(r.method, r.path, answering_problems(r.handler), expect_handler=expect_continue, **r.kwargs)
               for r in wrapped)]
 

@@ -15,7 +15,7 @@ from .limits import EDGE_SETTINGS, Limits
 from .payloads import WebhookRenderers
 from .simulation.channels import merge_profiles
 from .simulation.clock import LAST_INSTANT, Clock, iso, parse_iso, resumed_now
-from .simulation.commands import InjectInbound, SendMessage, StartWorkflow
+from .simulation.commands import InjectInbound, SendMessage, StartWorkflow, UpdateMessage
 from .simulation.engine import Engine
 from .simulation.events import Event, EventBus, EventType
 from .simulation.failover import FailoverRunner
@@ -23,9 +23,11 @@ from .simulation.inbound import InboundFaker
 from .simulation.models import Message, Workflow
 from .simulation.rules import Rule, RuleBook
 from .simulation.store import Store
+from .simulation.updates import update_message
 from .webhooks import WebhookClient, WebhookDispatcher, WebhookPolicy
 
 DEMO_REPLY_CHANCE = 0.5
+DEMO_CHANNELS = frozenset({"messenger", "whatsapp", "viber_service_msg", "rcs"})  # users who read, then may reply
 DEFAULT_ACCOUNT = "default"
 
 
@@ -86,6 +88,7 @@ class Backend:
         self.clock.on_change = self._save_clock
         for message in self.store.planned_messages():
             self.engine.resume(message)
+        self.engine.windows.restore(self.store.find_messages(channel="whatsapp", direction="inbound"))
         for workflow in self.store.unfinished_workflows():
             self.failover.resume(workflow)
         self.webhooks.number_after(self.store.find_deliveries(limit=1))
@@ -106,6 +109,10 @@ class Backend:
         message = self.inbound.build(command, self.clock)
         self.engine.record_inbound(message)
         return message
+
+    def update_message(self, command: UpdateMessage) -> Message:
+        """Raises simulation.updates.UpdateRefused when the message is unknown or does not take the update."""
+        return update_message(self.engine, self.clock, command)
 
     def add_rule(self, data: dict[str, Any]) -> Rule:
         rule = self.rules.add(data)
@@ -303,11 +310,12 @@ class Backend:
     # -- demo mode: simulated users answer -------------------------------------------------------
     def _demo_reply(self, event: Event) -> None:
         message = event.subject
-        if not (self.demo_mode and event.detail.status == "read" and message.channel == "messenger"):
+        if not (self.demo_mode and event.detail.status == "read" and message.channel in DEMO_CHANNELS):
             return
         if self._demo_rng.random() >= DEMO_REPLY_CHANCE:
             return
         record = message.record
-        reply = InjectInbound(sender=record["to"], to=record["from"], content=None, generation=message.api)
-        delay = self.engine.profiles["messenger"].reply_delay * self._demo_rng.uniform(0.5, 1.5)
+        reply = InjectInbound(sender=record["to"], to=record["from"], content=None, generation=message.api,
+                              channel=message.channel)
+        delay = self.engine.profiles[message.channel].reply_delay * self._demo_rng.uniform(0.5, 1.5)
         self.clock.call_later(round(delay, 3), self.receive_inbound, reply)

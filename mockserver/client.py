@@ -73,8 +73,14 @@ def _describe(problem: Any) -> str:
     return text + "".join(f"\n  {p.get('name')}: {p.get('reason')}" for p in params)
 
 
-def _address(value: str | dict[str, Any]) -> dict[str, Any]:
-    return {"type": "messenger", "id": value} if isinstance(value, str) else value
+def _address(value: str | dict[str, Any], channel: str = "messenger", key: str = "id") -> dict[str, Any]:
+    if not isinstance(value, str):
+        return value
+    return {"type": "messenger", "id": value} if channel == "messenger" else {key: value}
+
+
+# Inbound: which key holds the user's and the business's address on each channel (a number unless named here).
+INBOUND_ADDRESS_KEYS = {"messenger": ("id", "id"), "viber_service": ("number", "id"), "rcs": ("number", "id")}
 
 
 def _given(**values: Any) -> dict[str, Any]:
@@ -148,15 +154,17 @@ class MockClient:
         return self._call("POST", "/_mock/clock/advance", {"seconds": seconds}, timeout=max(self.timeout, 60.0))
 
     def inbound(self, *, text: str | None = None, **fields: Any) -> str:
-        """Inject an inbound Messenger message; returns its message_uuid.
+        """Inject an inbound message (Messenger unless `channel=` names another); returns its message_uuid.
 
-        `from_` (the user's PSID) and `to` (the page id) take an id or an address; `text` is a text content;
-        `content` any content. Whatever is left out is faked.
+        `from_` (the user: a PSID on Messenger, a number elsewhere) and `to` (the page id, business number, Viber
+        service or RCS agent id) take an id or an address; `text` is a text content; `content` any content;
+        `context`, `profile` and `webhook_version` go as given. Whatever is left out is faked.
         """
         body = {("from" if key == "from_" else key): value for key, value in fields.items()}
-        for side in ("from", "to"):
+        channel = body.get("channel", "messenger")
+        for side, key in zip(("from", "to"), INBOUND_ADDRESS_KEYS.get(channel, ("number", "number")), strict=True):
             if side in body:
-                body[side] = _address(body[side])
+                body[side] = _address(body[side], channel, key)
         if text is not None:
             body["content"] = {"type": "text", "text": text}
         return self._call("POST", "/_mock/inbound", body)["message_uuid"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .simulation.channels import CURRENCY
+from .simulation.channels import CURRENCY, sms_parts
 from .simulation.clock import iso
 from .simulation.commands import address_of
 from .simulation.models import Message, StatusEntry, Workflow
@@ -68,6 +68,9 @@ def v1_status(message: Message, entry: StatusEntry) -> dict[str, Any]:
         body["usage"] = entry.usage
     if "client_ref" in record:
         body["client_ref"] = record["client_ref"]
+    extra = V1_CHANNEL_BLOCKS.get(message.channel)
+    if extra is not None:
+        extra(body, message, entry, record)
     if entry.error:
         code = entry.error["code"]
         # Stable per message and status: no randomness beyond the message's own uuid.
@@ -80,10 +83,63 @@ def v1_status(message: Message, entry: StatusEntry) -> dict[str, Any]:
     return body
 
 
+# Mobile network codes (MCC+MNC) by country calling code, for `destination.network_code` (unverified: the real
+# service reports the recipient's actual network; these are each country's largest one).
+NETWORK_CODES = (("44", "23410"), ("49", "26201"), ("33", "20801"), ("39", "22201"), ("34", "21407"), ("1", "310260"))
+DEFAULT_NETWORK_CODE = "23410"
+
+
+def network_code(number: str) -> str:
+    return next((code for prefix, code in NETWORK_CODES if number.startswith(prefix)), DEFAULT_NETWORK_CODE)
+
+
+def _sms_block(body: dict[str, Any], message: Message, entry: StatusEntry, record: dict[str, Any]) -> None:
+    if entry.status in ("submitted", "delivered"):
+        body["destination"] = {"network_code": network_code(message.recipient)}
+        body["sms"] = {"count_total": str(sms_parts(record["message"]["content"].get("text") or ""))}
+
+
+def whatsapp_category(record: dict[str, Any]) -> str:
+    """The conversation category (unverified: a template is taken as `utility`, anything else was sent inside
+    the customer-care window, so `service`)."""
+    return "utility" if record["message"]["content"]["type"] == "template" else "service"
+
+
+def _whatsapp_block(body: dict[str, Any], message: Message, entry: StatusEntry, record: dict[str, Any]) -> None:
+    if entry.status not in ("submitted", "delivered"):
+        return
+    category = whatsapp_category(record)
+    pair = f"{address_of(record['from'])}/{message.recipient}/{category}"
+    body["whatsapp"] = {
+        "conversation": {"id": uuid.uuid5(uuid.NAMESPACE_URL, pair).hex, "origin": {"type": category}},
+        "pricing": {"type": "regular", "pricing_model": "CBP", "category": category},
+    }
+
+
+V1_CHANNEL_BLOCKS: dict[str, Callable[[dict[str, Any], Message, StatusEntry, dict[str, Any]], None]] = {
+    "sms": _sms_block, "whatsapp": _whatsapp_block}
+
+
 def beta_inbound(message: Message) -> dict[str, Any]:
     record = message.record
     return {"message_uuid": message.message_uuid, "to": record["to"], "from": record["from"],
-            "timestamp": iso(message.created_at), "message": record["message"]}
+            "timestamp": iso(message.created_at), "message": {"content": record["message"]["content"]}}
+
+
+def v1_inbound(message: Message) -> dict[str, Any]:
+    """The /v1 inbound webhook of the message's channel (schemas/v1/inbound-webhook.json): flat addresses,
+    `message_type` and its field; a reply's `context`, WhatsApp's `profile`, SMS's `sms` as the channel has them."""
+    record = message.record
+    content = record["message"]["content"]
+    kind = content["type"]
+    body: dict[str, Any] = {"channel": V1_CHANNEL_NAMES.get(message.channel, message.channel),
+                            "message_uuid": message.message_uuid, "to": address_of(record["to"]),
+                            "from": address_of(record["from"]), "timestamp": iso(message.created_at),
+                            "message_type": kind, kind: content[kind]}
+    for key in ("context", "profile", "sms"):
+        if key in record["message"]:
+            body[key] = record["message"][key]
+    return body
 
 
 def message_usage(message: Message) -> dict[str, str] | None:
@@ -115,4 +171,4 @@ def beta_workflow_report(workflow: Workflow, store: Store) -> dict[str, Any]:
 
 
 BETA_WEBHOOKS = WebhookRenderers(status=beta_status, inbound=beta_inbound, workflow_report=beta_workflow_report)
-V1_WEBHOOKS = WebhookRenderers(status=v1_status, inbound=beta_inbound, workflow_report=None)  # v1: no report
+V1_WEBHOOKS = WebhookRenderers(status=v1_status, inbound=v1_inbound, workflow_report=None)  # v1: no report

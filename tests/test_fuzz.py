@@ -47,6 +47,9 @@ CONFIG = schemathesis.Config.from_dict({"operations": [
     # phases give up or take minutes): only its documented examples go through here; tests/test_properties.py
     # sends generated and mutated v1 bodies.
     {"include-path": "/v1/messages", "phases": {"fuzzing": {"enabled": False}, "coverage": {"enabled": False}}},
+    # Likewise the inbound body's per-channel if/then rules (issue 15): its examples here; tests/test_v1_channels.py
+    # and tests/test_inbound.py send every channel's content and the refusals.
+    {"include-path": "/_mock/inbound", "phases": {"fuzzing": {"enabled": False}, "coverage": {"enabled": False}}},
     # The balance ignores unknown query parameters, as the REST API does, and every case carries the suite's Basic
     # credentials, so a case "without" them is not one: only the positive checks apply.
     {"include-path": "/account/get-balance", "checks": {"negative_data_rejection": {"enabled": False}}}]})

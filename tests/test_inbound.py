@@ -95,7 +95,7 @@ async def test_inbound_retries_like_status_webhooks(make_mock, receiver):
 
 @pytest.mark.parametrize(("body", "names"), [
     ({"content": {"type": "sticker"}}, ["content.type"]),
-    ({"from": {"type": "sms", "id": "1"}}, ["from.type"]),
+    ({"channel": "telegram"}, ["channel"]),
     ({"surprise": 1}, ["surprise"]),
     ({"content": {"type": "location", "location": {"lat": 51.5, "long": "0"}}}, ["content.location.lat"]),
 ])

@@ -246,7 +246,7 @@ def v1_mutants(draw: st.DrawFn) -> Mutant:
     choice = draw(st.sampled_from(["channel", "to", "type", "text", "unknown", "sms only", "nested failover",
                                    "missing", "url"]))
     if choice == "channel":
-        body["channel"] = draw(st.sampled_from(["whatsapp", "mms", "SMS", ""]))
+        body["channel"] = draw(st.sampled_from(["telegram", "WhatsApp", "SMS", ""]))
         return body, "channel"
     if choice == "to" and channel != "messenger":
         body["to"] = draw(st.sampled_from(["+447700900000", "0447700900000", "123456", "1234567890123456"]))

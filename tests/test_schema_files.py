@@ -162,8 +162,9 @@ def test_every_url_field_is_the_one_http_url_definition(name: str) -> None:
 def test_the_url_fields_are_found() -> None:
     found = {f"{name}{pointer}" for name, document in DOCUMENTS.items() for pointer, _ in _subschemas(document)
              if _is_url_field(pointer)}
-    assert {"content/$defs/media/properties/url", "v1/message/$defs/media/properties/url",
-            "v1/message/$defs/viber-options/properties/action/properties/url", "v1/message/properties/webhook_url",
+    assert {"content/$defs/media/properties/url", "v1/messenger/properties/image/properties/url",
+            "v1/viber_service/properties/viber_service/properties/action/properties/url",
+            "v1/rcs/$defs/card/properties/media_url", "v1/sms/properties/webhook_url",
             "control/config-update/properties/status_url", "control/config-update/properties/inbound_url"} <= found
 
 

@@ -94,8 +94,8 @@ async def test_viber_text_and_captioned_image_report_channel_viber_service(make_
     assert stored["message"]["viber_service_msg"] == {"category": "transaction", "ttl": 600}
 
 
-@pytest.mark.parametrize("channel", ["mms", "whatsapp", "rcs", "telegram"])
-async def test_channels_not_simulated_get_unsupported_channel(mock, channel):
+@pytest.mark.parametrize("channel", ["telegram", "viber", "WhatsApp", 7])
+async def test_unknown_channels_get_unsupported_channel(mock, channel):
     status, problem = await post(mock, "/v1/messages", v1_sms() | {"channel": channel})
     assert status == 422
     assert problem["type"] == f"{V1_ERRORS}#1100"
@@ -106,8 +106,9 @@ async def test_channels_not_simulated_get_unsupported_channel(mock, channel):
 
 INVALID = [
     ("sms takes only text", v1_sms(message_type="image"), "1140", "message_type"),
-    ("viber video is not simulated", v1_viber(message_type="video", text=None) | {"video": {"url": "u"}},
-     "1140", "message_type"),
+    ("viber video needs its duration", v1_viber(message_type="video", text=None)
+     | {"video": {"url": "https://example.com/v.mp4", "thumb_url": "https://example.com/v.jpg"}},
+     "1110", "viber_service.duration"),
     ("empty sender", v1_sms() | {"from": ""}, "1120", "from"),
     ("sms recipient is E.164 without +", v1_sms(to="+447700900000"), "110", "to"),
     ("client_ref is at most 100", v1_sms(client_ref="x" * 101), "1060", "client_ref"),
@@ -117,7 +118,7 @@ INVALID = [
     ("text needs text", v1_sms(text=None), "1150", "text"),
     ("unknown field", v1_sms(colour="red"), "1150", "colour"),
     ("captions only on viber", v1_messenger("image", image={"url": "u", "caption": "c"}), "1150", "image.caption"),
-    ("failover message channel", v1_sms(failover=[v1_sms() | {"channel": "whatsapp"}]), "1100", "failover.0.channel"),
+    ("failover message channel", v1_sms(failover=[v1_sms() | {"channel": "telegram"}]), "1100", "failover.0.channel"),
     ("failover not nested", v1_sms(failover=[v1_sms(failover=[v1_sms()])]), "1150", "failover.0.failover"),
 ]
 

@@ -16,10 +16,11 @@ from ..simulation.commands import InjectInbound
 from ..simulation.events import EventType
 from ..simulation.models import MESSAGE_STATUSES, WORKFLOW_STATUSES
 from .errors import API_ERRORS, Problem, invalid_parameters, not_found
-from .generations import INBOUND_GENERATION
+from .generations import INBOUND_GENERATIONS
 from .keys import ACCOUNTS, EDGE, STARTED_AT
 from .parsing import json_response, read_valid
 from .scope import requested_account
+from .v1 import ENGINE_CHANNELS
 
 MAX_WAIT_SECONDS = 300.0
 DEFAULT_WAIT_SECONDS = 10.0
@@ -157,10 +158,19 @@ async def delete_rule(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def inbound_command(body: dict[str, Any]) -> InjectInbound:
+    """Messenger alone keeps the 2018 shape by default (it was the only inbound channel then); the others take
+    v1's. `webhook_version` chooses."""
+    channel = body.get("channel", "messenger")
+    version = body.get("webhook_version") or ("v0.1" if channel == "messenger" else "v1")
+    return InjectInbound(sender=body.get("from"), to=body.get("to"), content=body.get("content"),
+                         generation=INBOUND_GENERATIONS[version],
+                         channel=ENGINE_CHANNELS[channel], context=body.get("context"), profile=body.get("profile"))
+
+
 async def inbound(request: web.Request) -> web.Response:
     body = await read_valid(request, "control/inbound-request")
-    command = InjectInbound(sender=body.get("from"), to=body.get("to"), content=body.get("content"),
-                            generation=INBOUND_GENERATION)
+    command = inbound_command(body)
     message = _backend(request).receive_inbound(command)
     return json_response({"message_uuid": message.message_uuid}, status=202)
 

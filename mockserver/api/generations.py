@@ -34,3 +34,5 @@ GENERATIONS = (BETA, V0_1, V1)
 WEBHOOK_RENDERERS: dict[str, WebhookRenderers] = {generation.name: generation.webhooks for generation in GENERATIONS}
 EMULATED_PREFIXES = tuple(generation.prefix + "/" for generation in GENERATIONS)
 INBOUND_GENERATION = BETA.name  # an inbound message injected through the control API takes the 2018 shape
+# `webhook_version` of an injected inbound message: the generation whose inbound shape it takes
+INBOUND_GENERATIONS = {"v0.1": INBOUND_GENERATION, "v1": V1.name}

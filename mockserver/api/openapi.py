@@ -12,6 +12,7 @@ from .control import MAX_WAIT_SECONDS, WAIT_STATUSES
 from .generations import GENERATIONS
 from .openapi_views import VIEWS
 from .registry import Endpoint, Generation
+from .v1 import UPDATE_PATH, UPDATE_SCHEMA
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -193,6 +194,15 @@ def _balance_path() -> dict[str, Any]:
         "responses": {"200": _answer("OK", _view("AccountBalance")), **_errors(401, 403, 404, 429, 500, 503)}}}}
 
 
+def _update_path() -> dict[str, Any]:
+    return {UPDATE_PATH: {"patch": {
+        "summary": "Mark an inbound WhatsApp message read, or revoke an outbound RCS message not yet delivered",
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
+        "parameters": [{"name": "message_uuid", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": _json_body(UPDATE_SCHEMA),
+        "responses": {"200": {"description": "Updated (no body)"}, **_errors(401, 403, 404, 422, 429, 500, 503)}}}}
+
+
 def _guarded(paths: dict[str, Any]) -> dict[str, Any]:
     """Control operations: a token is needed only when the mock was started with --control-token."""
     for operations in paths.values():
@@ -217,7 +227,8 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
                for name, doc in contract.schema_documents().items()}
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas.update(copy.deepcopy(VIEWS))
-    paths = {**_emulated_paths(), **_balance_path(), **_guarded(_control_paths()), **_guarded(_edge_paths())}
+    paths = {**_emulated_paths(), **_update_path(), **_balance_path(), **_guarded(_control_paths()),
+             **_guarded(_edge_paths())}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Messages & Workflows API mock", "version": __version__,

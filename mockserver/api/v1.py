@@ -6,32 +6,41 @@ from typing import Any
 
 from aiohttp import web
 
+from ..accounts import Caller
 from ..backend import Backend
 from ..contract import InvalidParameter
 from ..payloads import V1_ERROR_TYPE
-from ..simulation.commands import Failover, SendMessage, StartWorkflow
-from .errors import Problem
-from .parsing import read_json
+from ..simulation.commands import Failover, SendMessage, StartWorkflow, UpdateMessage
+from ..simulation.updates import UpdateRefused
+from .errors import Problem, problem_response
+from .keys import ACCOUNTS, AUTH, CONTRACT, EDGE
+from .parsing import expect_continue, read_json
 from .registry import Dialect
 
 # The engine's channel for each v1 channel, and which key of its to/from objects holds the address.
-ENGINE_CHANNELS = {"sms": "sms", "messenger": "messenger", "viber_service": "viber_service_msg"}
-ADDRESS_KEYS = {"sms": ("number", "number"), "messenger": ("id", "id"), "viber_service": ("number", "id")}
-OPTION_BLOCKS = {"messenger": "messenger", "viber_service": "viber_service_msg"}
+ENGINE_CHANNELS = {"sms": "sms", "mms": "mms", "rcs": "rcs", "whatsapp": "whatsapp", "messenger": "messenger",
+                   "viber_service": "viber_service_msg"}
+ADDRESS_KEYS = {"sms": ("number", "number"), "mms": ("number", "number"), "rcs": ("number", "id"),
+                "whatsapp": ("number", "number"), "messenger": ("id", "id"), "viber_service": ("number", "id")}
+# The channel's own option block, kept in the record under the engine channel's name (as /beta names it).
+OPTION_BLOCKS = {"sms": "sms", "rcs": "rcs", "whatsapp": "whatsapp", "messenger": "messenger",
+                 "viber_service": "viber_service_msg"}
+# Fields besides the content that the record keeps as given: in `content` (shown with it) or beside it.
+CONTENT_EXTRAS = ("suggestions",)
+MESSAGE_EXTRAS = ("context", "ttl", "trusted_recipient")
 
 # v1 sorts invalid requests into kinds, each its own problem type; the first kind an offending field
 # belongs to names the answer (reference section 5a). Anything else is "Invalid params" (1150).
 PROBLEM_KINDS: tuple[tuple[frozenset[str], str, str, str], ...] = (
     (frozenset({"channel"}), "1100", "Unsupported channel",
-     "The `channel` parameter is missing or names a channel this mock does not simulate "
-     "(it simulates sms, messenger and viber_service)."),
+     "The `channel` parameter is missing or is not one of sms, mms, rcs, whatsapp, messenger, viber_service."),
     (frozenset({"message_type"}), "1140", "Invalid message type",
      "The `message_type` parameter is invalid for the given channel."),
     (frozenset({"from"}), "1120", "Invalid sender", "The `from` parameter is invalid for the given channel."),
     (frozenset({"to"}), "110", "Invalid recipient", "The `to` parameter is invalid for the given channel."),
     (frozenset({"client_ref"}), "1060", "Invalid client reference",
      "The `client_ref` parameter must be a string of at most 100 characters."),
-    (frozenset({"sms", "messenger", "viber_service"}), "1110", "Invalid channel parameters",
+    (frozenset(OPTION_BLOCKS), "1110", "Invalid channel parameters",
      "The value of one or more parameters of the channel block is invalid."),
 )
 INVALID_PARAMS = ("1150", "Invalid params", "The value of one or more parameters is invalid.")
@@ -70,7 +79,14 @@ def message_command(body: dict[str, Any], generation: str) -> SendMessage:
     engine_channel = ENGINE_CHANNELS[channel]
     to_key, from_key = ADDRESS_KEYS[channel]
     message_type = body["message_type"]
-    message: dict[str, Any] = {"content": {"type": message_type, message_type: body[message_type]}}
+    content = {"type": message_type, message_type: body[message_type]}
+    message: dict[str, Any] = {"content": content}
+    for key in CONTENT_EXTRAS:
+        if key in body:
+            content[key] = body[key]
+    for key in MESSAGE_EXTRAS:
+        if key in body:
+            message[key] = body[key]
     if channel in OPTION_BLOCKS and channel in body:
         message[OPTION_BLOCKS[channel]] = body[channel]
     return SendMessage(channel=engine_channel, to={"type": engine_channel, to_key: body["to"]},
@@ -103,3 +119,45 @@ def recipient(body: dict[str, Any]) -> tuple[str, str, str]:
 # 422 for malformed JSON and for invalid parameters, by kind
 DIALECT = Dialect(read=read_v1_body, invalid=v1_problem,
                   error_statuses=(401, 402, 403, 404, 408, 413, 415, 422, 429, 500, 503), edge_problems="v1")
+
+
+UPDATE_PATH = "/v1/messages/{message_uuid}"
+UPDATE_SCHEMA = "v1/message-update"
+
+
+def update_command(message_uuid: str, body: dict[str, Any]) -> UpdateMessage:
+    return UpdateMessage(message_uuid=message_uuid, status=body["status"],
+                         replying_indicator=body.get("replying_indicator"))
+
+
+def refused(error: UpdateRefused) -> Problem:
+    if error.kind == "not_found":
+        return Problem(404, "https://developer.vonage.com/api-errors#not-found", "Not Found", error.reason)
+    return Problem(422, f"{V1_ERROR_TYPE}#{INVALID_PARAMS[0]}", "Invalid status", error.reason,
+                   [InvalidParameter("status", error.reason)])
+
+
+def caller_of(request: web.Request) -> Caller:
+    return request.app[AUTH].check(request.headers.get("Authorization"))
+
+
+def update_route(app: web.Application) -> web.RouteDef:
+    """PATCH /v1/messages/{message_uuid}: 200 with an empty body (the SDKs read none), behind the edge."""
+    contract, accounts = app[CONTRACT], app[ACCOUNTS]
+
+    async def update(request: web.Request) -> web.StreamResponse:
+        try:
+            backend = accounts.of(caller_of(request))
+            body = await read_v1_body(request)
+            if not contract.is_valid(UPDATE_SCHEMA, body):
+                raise v1_problem(contract.problems(UPDATE_SCHEMA, body))
+            try:
+                backend.update_message(update_command(request.match_info["message_uuid"], body))
+            except UpdateRefused as error:
+                raise refused(error) from None
+            return web.Response(status=200)
+        except Exception as exc:
+            return problem_response(request, exc)
+
+    return web.patch(UPDATE_PATH, app[EDGE].guard(update, DIALECT.edge_problems, caller_of),
+                     expect_handler=expect_continue)

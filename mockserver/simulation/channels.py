@@ -20,6 +20,27 @@ DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
         "charged_at": "submitted",
         "reply_delay": 20.0,
     },
+    "mms": {
+        "delays": {"submitted": 0.6, "delivered": 6.0},
+        "jitter": 0.3,
+        "price": "0.0200",
+        "charged_at": "submitted",
+        "reply_delay": 30.0,
+    },
+    "rcs": {
+        "delays": {"submitted": 0.3, "delivered": 1.2, "read": 6.0},
+        "jitter": 0.3,
+        "price": "0.0150",
+        "charged_at": "delivered",
+        "reply_delay": 12.0,
+    },
+    "whatsapp": {
+        "delays": {"submitted": 0.3, "delivered": 1.0, "read": 5.0},
+        "jitter": 0.3,
+        "price": "0.0147",
+        "charged_at": "delivered",
+        "reply_delay": 10.0,
+    },
     "messenger": {
         "delays": {"submitted": 0.3, "delivered": 1.5, "read": 8.0},
         "jitter": 0.3,
@@ -36,6 +57,14 @@ DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
     },
 }
 CURRENCY = "EUR"
+GSM_LIMITS, UNICODE_LIMITS = (160, 153), (70, 67)  # characters in one part, and in each part of a longer message
+
+
+def sms_parts(text: str) -> int:
+    """How many parts an SMS of `text` takes: GSM-7 unless a character needs UCS-2 (an approximation: any
+    non-ASCII character counts as UCS-2)."""
+    single, each = GSM_LIMITS if text.isascii() else UNICODE_LIMITS
+    return 1 if len(text) <= single else -(-len(text) // each)
 
 
 @dataclass(frozen=True, slots=True)

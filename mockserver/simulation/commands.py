@@ -17,7 +17,7 @@ def address_of(address: dict[str, Any]) -> str:
 
 @dataclass(slots=True)  # read-only by convention: frozen would double the cost of making one, once per message
 class SendMessage:
-    channel: str  # the simulation's channel: sms | messenger | viber_service_msg
+    channel: str  # the simulation's channel: sms | mms | rcs | whatsapp | messenger | viber_service_msg
     to: dict[str, Any]  # address objects: {"type": channel, "number" | "id": ...}
     sender: dict[str, Any]
     message: dict[str, Any]  # {"content": {"type": ..., <type>: ...}, <channel option block>: ...}
@@ -79,3 +79,15 @@ class InjectInbound:
     to: dict[str, Any] | None
     content: dict[str, Any] | None
     generation: str
+    channel: str = "messenger"  # the simulation's channel (viber_service_msg for Viber)
+    context: dict[str, Any] | None = None  # a reply: {message_uuid, message_from?}
+    profile: dict[str, Any] | None = None  # WhatsApp: the user's {name}
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMessage:
+    """PATCH /v1/messages/{uuid}: mark an inbound WhatsApp message read, or revoke an outbound RCS message."""
+
+    message_uuid: str
+    status: str  # "read" | "revoked"
+    replying_indicator: dict[str, Any] | None = None

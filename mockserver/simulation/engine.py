@@ -16,9 +16,10 @@ from .channels import Profile
 from .clock import Clock, round_ms
 from .commands import SendMessage
 from .events import EventBus, EventType
-from .models import Message, StatusEntry, compact_json
+from .models import FAILED_STATUSES, Message, StatusEntry, compact_json
 from .rules import Rule, RuleBook
 from .store import Store
+from .window import OUTSIDE_WINDOW, CareWindows
 
 
 class Engine:
@@ -32,9 +33,11 @@ class Engine:
         self.profiles = profiles
         self.seed = seed
         self.rng = random.Random(seed)
+        self.windows = CareWindows()
 
     def reset(self) -> None:
         self.rng = random.Random(self.seed)
+        self.windows.reset()
 
     def send(self, command: SendMessage, workflow_uuid: str | None = None, workflow_kind: str | None = None,
              item: tuple[int, int] | None = None) -> Message:
@@ -49,6 +52,8 @@ class Engine:
                           item_number=item_number, items_number=items_number,
                           history=[StatusEntry("accepted", now)])
         rule = self.rules.decide(channel, recipient, command.text)
+        if channel == "whatsapp" and rule.outcome not in FAILED_STATUSES and not self.windows.allows(command, now):
+            rule = OUTSIDE_WINDOW
         message.plan = self._plan(rule, self.profiles[channel], now)
         self.store.add_message(message)
         self.bus.publish(EventType.MESSAGE_ACCEPTED, message)
@@ -56,6 +61,8 @@ class Engine:
         return message
 
     def record_inbound(self, message: Message) -> None:
+        if message.channel == "whatsapp":
+            self.windows.opened_by(message)
         self.store.add_message(message)
         self.bus.publish(EventType.INBOUND_RECEIVED, message)
 
@@ -116,6 +123,10 @@ class Engine:
 
     def _unwatched(self) -> list[Message]:
         return [message for message in self.store.planned_messages() if not message.timed]
+
+    def reschedule(self, message: Message) -> None:
+        """After its plan changed: the next step gets a timer (a timer set for an earlier plan finds nothing)."""
+        self._schedule_next(message)
 
     def _schedule_next(self, message: Message) -> None:
         if message.plan:

@@ -131,7 +131,13 @@
 
   function renderThread(thread) {
     document.body.classList.toggle("thread-open", Boolean(ui.selected));
-    $("#reply").hidden = !(thread && thread.channel === "messenger" && thread.pageId);
+    const replies = thread && M.REPLIES[thread.channel];
+    $("#reply").hidden = !(replies && thread.pageId);
+    if (replies) {
+      $("#reply-image").hidden = !replies.types.includes("image");
+      $("#reply-location").hidden = !replies.types.includes("location");
+      $("#reply-text").placeholder = `Reply as the ${M.channelName(thread.channel)} user…`;
+    }
     if (!thread) {
       $("#thread-title").textContent = ui.selected ? "No messages in this conversation" : "Select a conversation";
       $("#thread-subtitle").textContent = "";
@@ -281,15 +287,19 @@
     return M.threads().find((thread) => thread.key === ui.selected) || null;
   }
 
-  /** Send an inbound message as the selected Messenger user; true once the mock accepted it. */
+  /** Send an inbound message as the selected conversation's user, on its channel; true once the mock accepted it. */
   async function reply(content) {
     const thread = currentThread();
-    if (!thread || !thread.pageId) return false;
+    const replies = thread && M.REPLIES[thread.channel];
+    if (!replies || !thread.pageId) return false;
     const error = $("#reply-error");
     error.hidden = true;
     try {
-      await api.inbound({ from: { type: "messenger", id: thread.peer }, to: { type: "messenger", id: thread.pageId },
-        content });
+      // Messenger keeps its 2018 shape by default; the others are sent as v1 users (the mock's default for them).
+      // An alphanumeric SMS sender cannot be written to: the mock then fakes the business number.
+      const business = replies.business === "number" && !/^\d+$/.test(thread.pageId) ? {}
+        : { to: { [replies.business]: thread.pageId } };
+      await api.inbound({ channel: replies.channel, from: { [replies.user]: thread.peer }, ...business, content });
       return true;
     } catch (failure) {
       error.textContent = failure.message;

@@ -7,6 +7,19 @@ window.MockModel = (() => {
     sms: { name: "SMS", badge: "SMS" },
     messenger: { name: "Messenger", badge: "M" },
     viber_service_msg: { name: "Viber", badge: "V" },
+    whatsapp: { name: "WhatsApp", badge: "WA" },
+    mms: { name: "MMS", badge: "MMS" },
+    rcs: { name: "RCS", badge: "RCS" },
+  };
+  // How the page replies as the user on each channel: the name POST /_mock/inbound takes, the key of each side's
+  // address (user, business), and the content types offered besides text.
+  const REPLIES = {
+    messenger: { channel: "messenger", user: "id", business: "id", types: ["image", "location"] },
+    whatsapp: { channel: "whatsapp", user: "number", business: "number", types: ["image", "location"] },
+    sms: { channel: "sms", user: "number", business: "number", types: [] },
+    viber_service_msg: { channel: "viber_service", user: "number", business: "id", types: ["image"] },
+    mms: { channel: "mms", user: "number", business: "number", types: ["image"] },
+    rcs: { channel: "rcs", user: "number", business: "id", types: ["image", "location"] },
   };
   const DELIVERY_LIMIT = 1000;
 
@@ -94,7 +107,8 @@ window.MockModel = (() => {
     thread.last = thread.messages[thread.messages.length - 1];
     thread.channels = [...new Set([thread.channel, ...thread.messages.map((m) => m.channel)])];
     thread.unreadFailures = thread.messages.filter((m) => isFailed(m) && !state.seenFailures.has(m.message_uuid)).length;
-    const page = thread.messages.find((m) => m.channel === "messenger");
+    // The business side of the conversation (a Page, a number, a Viber service or an RCS agent): replies go to it.
+    const page = thread.messages.find((m) => m.channel === thread.channel);
     thread.pageId = page ? addressOf(page.direction === "inbound" ? page.to : page.from) : null;
   }
 
@@ -156,6 +170,6 @@ window.MockModel = (() => {
 
   return {
     state, clear, putMessage, putWorkflow, putDelivery, threads, timeline, matches, markSeen,
-    addressOf, peerOf, channelName, isFailed, lastError, usageOf, hopText, workflowEndText, workflowRoute, CHANNELS,
+    addressOf, peerOf, channelName, isFailed, lastError, usageOf, hopText, workflowEndText, workflowRoute, CHANNELS, REPLIES,
   };
 })();

@@ -58,7 +58,8 @@ window.MockView = (() => {
   // -- conversation list -----------------------------------------------------------------------------
   function preview(message) {
     const content = message.message.content || {};
-    const body = content.type === "text" ? content.text : `[${content.type}]`;
+    const body = content.type === "text" ? content.text
+      : content.type === "template" ? `[template ${(content.template || {}).name || ""}]` : `[${content.type}]`;
     return `${message.direction === "inbound" ? "← " : "→ "}${body}`;
   }
 
@@ -101,11 +102,61 @@ window.MockView = (() => {
     return el("p", { class: "location" }, `Location ${where} `, externalLink(map, "open map"));
   }
 
+  function suggestionList(suggestions) {
+    if (!Array.isArray(suggestions) || !suggestions.length) return null;
+    return el("ul", { class: "suggestions", "aria-label": "Suggestions" },
+      ...suggestions.map((s) => el("li", { class: `suggestion suggestion-${s.type}`, title: s.type }, s.text || "")));
+  }
+
+  function card(item) {
+    return el("div", { class: "card" },
+      media("image", { url: item.media_url }),
+      el("p", { class: "card-title" }, item.title || ""),
+      el("p", { class: "text" }, item.text || ""),
+      suggestionList(item.suggestions));
+  }
+
+  function template(item) {
+    const params = (item.parameters || []).map((p) => (typeof p === "string" ? p : p && p.default));
+    return el("div", { class: "template" },
+      el("p", { class: "template-name" }, `Template ${item.name || ""}`),
+      params.length ? el("p", { class: "template-params" }, `Parameters: ${params.join(", ")}`) : null);
+  }
+
+  /** WhatsApp's own objects in `custom`: locations, reactions and interactive messages are shown; the rest named. */
+  function custom(item) {
+    const kind = item && item.type;
+    if (kind === "location" && item.location) {
+      return locationContent({ lat: item.location.latitude, long: item.location.longitude });
+    }
+    if (kind === "reaction" && item.reaction) return el("p", { class: "reaction" }, `Reaction ${item.reaction.emoji || ""}`);
+    if (kind === "interactive" && item.interactive) {
+      const body = item.interactive.body || {};
+      const buttons = ((item.interactive.action || {}).buttons || []).map((b) => ({ type: "reply",
+        text: (b.reply || {}).title }));
+      return el("div", { class: "interactive" }, el("p", { class: "text" }, body.text || "[interactive]"),
+        suggestionList(buttons));
+    }
+    return el("p", { class: "text" }, `[custom${kind ? ` ${kind}` : ""}]`);
+  }
+
   function content(message) {
     const body = message.message.content || {};
-    if (body.type === "text") return el("p", { class: "text" }, body.text || "");
-    if (body.type === "location" && body.location) return locationContent(body.location);
-    return media(body.type, body[body.type]);
+    const item = body[body.type];
+    switch (body.type) {
+      case "text": return el("div", {}, el("p", { class: "text" }, body.text || ""), suggestionList(body.suggestions));
+      case "location": return item ? locationContent(item) : el("p", { class: "text" }, "[location]");
+      case "template": return template(item || {});
+      case "sticker": return item && item.url ? media("image", item) : el("p", { class: "sticker" }, "[sticker]");
+      case "reaction": return el("p", { class: "reaction" }, `Reaction ${(item || {}).emoji || ""}`);
+      case "reply": return el("p", { class: "text reply-choice" }, `Chose: ${(item || {}).title || ""}`);
+      case "custom": return custom(item);
+      case "card": return el("div", {}, card(item || {}), suggestionList(body.suggestions));
+      case "carousel": return el("div", { class: "carousel" }, ...((item || {}).cards || []).map(card),
+        suggestionList(body.suggestions));
+      case "content": return el("div", {}, ...(item || []).map((part) => media(part.type, part)));
+      default: return media(body.type, item);
+    }
   }
 
   function ticks(message) {
