@@ -67,6 +67,8 @@ class InboundFaker:
         sender = self.address(command.sender, self._digits(16))
         page = self.address(command.to, self.page_id)
         body = {"to": page, "from": sender, "message": {"content": self.content(command.content)}}
+        if command.application_id:
+            body["application_id"] = command.application_id
         return Message(message_uuid=new_uuid(), channel="messenger", direction="inbound",
                        recipient=page["id"], peer=sender["id"], raw=compact_json(body), created_at=now,
                        api=command.generation, history=[StatusEntry("received", now)])
