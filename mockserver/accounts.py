@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from .config import Settings
 from .memory_store import MemoryStore
 from .payloads import WebhookRenderers
 from .persistence import StateFile
-from .simulation.clock import iso
 from .simulation.store import Store
 from .webhooks import WebhookClient
 
@@ -39,8 +37,6 @@ ANONYMOUS = Caller()  # auth off
 
 class Accounts:
     def __init__(self, settings: Settings, renderers: Mapping[str, WebhookRenderers]) -> None:
-        if settings.clock == "manual" and not settings.start_time:  # every manual clock starts at the mock's start
-            settings = replace(settings, start_time=iso(round(time.time(), 3)))
         self.settings = settings
         self.renderers = renderers
         self.webhook_client = WebhookClient()
@@ -70,7 +66,7 @@ class Accounts:
             return
         default = self.default
         backend.inherit_config(default.own_config())
-        backend.start()
+        backend.start(now=default.clock.now())  # a new account's clock starts where the whole mock's is
         if not backend.rules.user and default.rules.user:
             for rule in default.rules.user:
                 backend.add_rule(rule.to_dict())

@@ -78,8 +78,9 @@ class Backend:
         self.routing = False  # True once an application or a per-message URL may route this account's webhooks
 
     # -- starting and restoring -----------------------------------------------------------------
-    def start(self) -> None:
-        """On the running loop: arm the real-time wake-up, and resume what the store already holds."""
+    def start(self, now: float | None = None) -> None:
+        """On the running loop: arm the real-time wake-up, and resume what the store already holds (its clock
+        too; else the clock starts at `now`, if given)."""
         self._started = True
         saved = self.store.settings()
         if "config" in saved:
@@ -96,6 +97,8 @@ class Backend:
             self.route_webhooks()
         if "clock" in saved:
             self.clock.resume_at(resumed_now(saved["clock"]))
+        elif now is not None:
+            self.clock.resume_at(now)
         else:
             self.clock.set_mode(self.clock.mode)
         self.clock.on_change = self._save_clock
