@@ -108,6 +108,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             data = EVENT_DATA[event.type](event)
             data["now"] = backend.clock.now_iso()
             data["account"] = backend.account
+            if "message" in data:  # the page labels messages by account
+                data["message"]["account"] = backend.account
             if lost:
                 data["lost_events"], lost = lost, 0
             await response.write(b"event: " + event.type.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n")
