@@ -56,10 +56,11 @@ class Backend:
                              settings.seed, watched=self._statuses_watched)
         self.bus.on_first_watcher = self.engine.watch_all
         self.failover = FailoverRunner(self.clock, store, self.bus, self.engine)
-        self.inbound = InboundFaker(settings.seed)
+        self._inbound: InboundFaker | None = None  # made on first use: a Faker is most of an empty account's memory
         self.policy = WebhookPolicy(
             status_url=settings.status_url, inbound_url=settings.inbound_url,
-            signature_secret=settings.signature_secret, api_key=settings.api_key,
+            signature_secret=settings.signature_secret,
+            api_key=settings.api_key if account == DEFAULT_ACCOUNT else account,  # signed webhooks name the account
             timeout=settings.webhook_timeout, retry_base=settings.webhook_retry_base,
             retry_max_delay=settings.webhook_retry_max_delay, max_attempts=settings.webhook_max_attempts,
             max_pending=settings.webhook_max_pending)
@@ -125,6 +126,12 @@ class Backend:
         self.route_webhooks()
         return app
 
+    @property
+    def inbound(self) -> InboundFaker:
+        if self._inbound is None:
+            self._inbound = InboundFaker(self.settings.seed)
+        return self._inbound
+
     def sent_by(self, application_id: str) -> ApplicationSender:
         """This account, as acts see it, for a request signed by the application's JWT."""
         return ApplicationSender(self, application_id)
@@ -161,7 +168,8 @@ class Backend:
         self.store.reset()
         self.rules.reset()
         self.engine.reset()
-        self.inbound.reset()
+        if self._inbound is not None:
+            self._inbound.reset()
         self._demo_rng = random.Random(self.settings.seed)
         self.bus.publish(EventType.MOCK_RESET, None)
 

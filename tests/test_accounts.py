@@ -162,3 +162,14 @@ async def test_the_state_file_keeps_two_accounts_and_their_applications_with_pri
     accounts = mock.app  # the private key itself is kept too: the record the state file restored holds it
     from mockserver.api.keys import ACCOUNTS
     assert accounts[ACCOUNTS].application(app["id"]).private_key == app["keys"]["private_key"]
+
+
+async def test_signed_webhooks_name_their_account_in_the_api_key_claim(mock, receiver):
+    scoped, secret = {"account": "signer"}, "a-signature-secret-of-32-bytes!!"
+    await mock.put("/_mock/config", json={"status_url": receiver.url("/signed"), "signature_secret": secret},
+                   params=scoped)
+    await send(mock, "signer")
+    await mock.post("/_mock/clock/advance", json={"seconds": 60}, params=scoped)
+    [first, *_] = [r for r in receiver.received if r.path == "/signed"]
+    claims = jwt.decode(first.headers["Authorization"].removeprefix("Bearer "), secret, algorithms=["HS256"])
+    assert claims["api_key"] == "signer"
