@@ -173,3 +173,9 @@ async def test_signed_webhooks_name_their_account_in_the_api_key_claim(mock, rec
     [first, *_] = [r for r in receiver.received if r.path == "/signed"]
     claims = jwt.decode(first.headers["Authorization"].removeprefix("Bearer "), secret, algorithms=["HS256"])
     assert claims["api_key"] == "signer"
+
+
+async def test_waiting_for_an_empty_or_unknown_uuid_is_a_404_in_every_account(mock):
+    for query in ({"workflow_uuid": ""}, {"message_uuid": "nobody"}, {"workflow_uuid": "nobody", "account": "x"}):
+        response = await mock.get("/_mock/wait", params={**query, "timeout": "0.1"})
+        assert response.status == 404, query

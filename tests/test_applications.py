@@ -106,6 +106,13 @@ async def test_invalid_bodies_get_400_naming_the_field(mock, body, field):
     assert field in [p["name"] for p in problem["invalid_parameters"]]
 
 
+async def test_a_capability_named_like_a_number_is_worded_not_a_500(mock):
+    body = {"name": "0", "capabilities": {"0": None, "messages": {"": False}}}
+    response = await mock.post("/v2/applications", json=body, headers={"Authorization": BASIC})
+    names = {p["name"] for p in (await response.json())["invalid_parameters"]}
+    assert response.status == 400 and {"capabilities.0", "capabilities.messages."} <= names  # (the key "" of messages)
+
+
 async def test_applications_need_credentials_and_belong_to_their_account(mock):
     response = await mock.post("/v2/applications", json={"name": "x"})
     assert response.status == 401 and (await response.json())["title"]

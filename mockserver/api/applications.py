@@ -22,6 +22,7 @@ APPLICATIONS_PATH = "/v2/applications"
 SCHEMA = "applications/application"
 DEFAULT_PAGE_SIZE = 100  # the vonage SDK's default too
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
 
 
 def application_view(app: Application, with_private_key: bool = False) -> dict[str, Any]:
@@ -38,13 +39,12 @@ def _account(request: web.Request) -> Backend:
     return request.app[ACCOUNTS].of(caller_of(request))
 
 
-def _page_param(request: web.Request, name: str, default: int, maximum: int | None) -> int:
+def _page_param(request: web.Request, name: str, default: int, maximum: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        limit = f"from 1 to {maximum}" if maximum else "of at least 1"
-        raise invalid_parameters([InvalidParameter(name, f"must be a whole number {limit}")])
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise invalid_parameters([InvalidParameter(name, f"must be a whole number from 1 to {maximum}")])
     return int(raw)
 
 
@@ -64,7 +64,7 @@ def _link(size: int, page: int) -> dict[str, str]:
 
 async def list_applications(request: web.Request) -> web.Response:
     size = _page_param(request, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    page = _page_param(request, "page", 1, None)
+    page = _page_param(request, "page", 1, MAX_PAGE)
     apps = list(_account(request).applications)
     total_pages = max(1, math.ceil(len(apps) / size))  # an empty list is one empty page: clients stop there
     links = {"self": _link(size, page), "first": _link(size, 1), "last": _link(size, total_pages)}

@@ -294,13 +294,15 @@ def _waited_backends(request: web.Request) -> list[Backend]:
     """For a uuid, the account that holds it (a 404 if none does); for `to`, every account addressed."""
     query = request.query
     if "workflow_uuid" in query:
-        found = _find(request, lambda backend: backend.workflow(query["workflow_uuid"]))
+        uuid = query["workflow_uuid"]
+        found = _find(request, lambda backend: backend.workflow(uuid))
     elif "message_uuid" in query:
-        found = _find(request, lambda backend: backend.message(query["message_uuid"]))
+        uuid = query["message_uuid"]
+        found = _find(request, lambda backend: backend.message(uuid))
     else:
         return _backends(request)
     if found is None:
-        raise not_found(f"No message or workflow {query.get('workflow_uuid') or query['message_uuid']}")
+        raise not_found(f"No message or workflow {uuid}")
     return [found[0]]
 
 
