@@ -36,7 +36,7 @@ def test_the_picker_scopes_the_page_and_the_accounts_view_lists_applications(bro
 
         page.locator("#account-picker").select_option("page-b")
         page.wait_for_url("**account=page-b**")
-        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=20_000)  # a reload
         expect(page.get_by_role("button", name="SMS conversation with 447700900202")).to_be_visible()
         expect(page.get_by_role("button", name="SMS conversation with 447700900101")).to_have_count(0)
         page.get_by_role("button", name="SMS conversation with 447700900202").click()
