@@ -217,3 +217,15 @@ async def test_off_loopback_only_the_configured_webhook_hosts_are_allowed(make_m
     refused = {**V1_SMS, "webhook_url": "http://elsewhere.example.com/hook"}
     assert (await mock.post("/v1/messages", json=allowed, headers={"Authorization": BASIC})).status == 202
     assert (await mock.post("/v1/messages", json=refused, headers={"Authorization": BASIC})).status == 422
+
+
+@pytest.mark.parametrize("source", ["flag", "env"])
+def test_a_bad_webhook_allow_hosts_gets_one_line_naming_it(source):
+    from mockserver.config import ConfigError, load_settings
+
+    flags, env = ({"webhook_allow_hosts": "a.com, b.com"}, {}) if source == "flag" else \
+        ({}, {"MOCK_WEBHOOK_ALLOW_HOSTS": "a.com, b.com"})
+    with pytest.raises(ConfigError) as refused:
+        load_settings(flags, env)
+    assert str(refused.value).startswith("webhook_allow_hosts: ") and "\n" not in str(refused.value)
+    assert load_settings({"webhook_allow_hosts": "a.com,*"}, {}).webhook_allow_hosts == "a.com,*"
