@@ -229,3 +229,20 @@ def test_a_bad_webhook_allow_hosts_gets_one_line_naming_it(source):
         load_settings(flags, env)
     assert str(refused.value).startswith("webhook_allow_hosts: ") and "\n" not in str(refused.value)
     assert load_settings({"webhook_allow_hosts": "a.com,*"}, {}).webhook_allow_hosts == "a.com,*"
+
+
+async def test_the_premade_application_of_the_flags_is_listed_and_verifies_its_jwts(make_mock, tmp_path):
+    from mockserver.applications import generate_key_pair
+
+    private_key, public_key = generate_key_pair()
+    (tmp_path / "public.pem").write_text(public_key)
+    app_id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+    mock = await make_mock(auth="strict", api_key="acme", api_secret="s3cr3t", application_id=app_id,
+                           public_key=str(tmp_path / "public.pem"))
+    page = await (await mock.get("/v2/applications", headers=basic("acme"))).json()
+    assert [(a["id"], a["keys"]["public_key"]) for a in page["_embedded"]["applications"]] == [(app_id, public_key)]
+    token = bearer({"id": app_id, "keys": {"private_key": private_key}})
+    assert (await mock.post("/v1/messages", json=V1_SMS, headers=token)).status == 202
+    assert (await mock.post("/_mock/reset")).status == 204  # reset keeps applications, like config
+    assert (await (await mock.get("/v2/applications", headers=basic("acme"))).json())["total_items"] == 1
+    assert (await (await mock.get("/_mock/messages")).json())["messages"] == []
