@@ -24,9 +24,12 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
 
-async def drive(url: str, body: bytes, headers: dict[str, str], connections: int,
+async def drive(url: str, body: bytes, headers: dict[str, str] | list[dict[str, str]], connections: int,
                 seconds: float | None = None, count: int | None = None) -> dict[str, Any]:
-    """POST `body` to `url` from `connections` workers until `seconds` pass or `count` requests are sent."""
+    """POST `body` to `url` from `connections` workers until `seconds` pass or `count` requests are sent; a list
+    of headers is taken in turn, one request after the other (e.g. many accounts in round robin)."""
+    rotation = headers if isinstance(headers, list) else [headers]
+    turn = 0
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors = 0
@@ -37,12 +40,13 @@ async def drive(url: str, body: bytes, headers: dict[str, str], connections: int
         deadline = started + seconds if seconds is not None else float("inf")
 
         async def worker() -> None:
-            nonlocal budget, errors
+            nonlocal budget, errors, turn
             while budget != 0 and time.perf_counter() < deadline:
                 budget -= 1
+                turn += 1
                 sent = time.perf_counter()
                 try:
-                    async with session.post(url, data=body, headers=headers) as response:
+                    async with session.post(url, data=body, headers=rotation[turn % len(rotation)]) as response:
                         await response.read()
                 except aiohttp.ClientError:
                     errors += 1

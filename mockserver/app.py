@@ -14,7 +14,7 @@ from aiohttp import web
 
 from .access_log import write_access_batches
 from .accounts import Accounts
-from .api import balance, control, emulated, faults, stream, v1
+from .api import applications, balance, control, emulated, faults, stream, v1
 from .api.auth import Authenticator
 from .api.commit import commit_middleware
 from .api.edge import Edge
@@ -36,7 +36,8 @@ def _token_middleware(token: str) -> web.middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if path.startswith(EMULATED_PREFIXES) or path == balance.BALANCE_PATH:
+        if (path.startswith(EMULATED_PREFIXES) or path == balance.BALANCE_PATH
+                or path.startswith(applications.APPLICATIONS_PATH)):
             return await handler(request)
         given = request.headers.get("X-Mock-Token") or request.query.get("token") or ""
         bearer = request.headers.get("Authorization", "")
@@ -84,7 +85,7 @@ def _routes(app: web.Application) -> list[web.RouteDef]:
 
     # no_route last; [\s\S], not ".": a path may hold a line break (%0A)
     wrapped = [*control.routes(), *stream.routes(), web.get("/openapi.json", openapi_document),
-               *faults.routes(), balance.route(app),
+               *faults.routes(), balance.route(app), *applications.routes(app),
                web.get("/", _index), _static_route(), web.route("*", r"/{path:[\s\S]*}", no_route)]
     return [*emulated.routes(app), v1.update_route(app),
             *(web.route(r.method, r.path, answering_problems(r.handler), expect_handler=expect_continue, **r.kwargs)
@@ -99,8 +100,8 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     app[STARTED_AT] = time.monotonic()
     app[SETTINGS] = settings
     app[CONTRACT] = contract or Contract()
-    app[AUTH] = Authenticator(settings)
     accounts = app[ACCOUNTS] = Accounts(settings, WEBHOOK_RENDERERS)
+    app[AUTH] = Authenticator(settings, accounts.application)
     app[EDGE] = Edge(accounts, settings)
     if accounts.state:
         app.middlewares.append(commit_middleware(accounts.state))

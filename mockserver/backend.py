@@ -5,11 +5,14 @@ Everything the control API does to an account is a method here; nothing here kno
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from .config import Settings
+from .applications import Application, Applications
+from .config import Settings, is_loopback
 from .deliveries import Delivery
 from .limits import EDGE_SETTINGS, Limits
 from .payloads import WebhookRenderers
@@ -41,7 +44,8 @@ class ClockRefused(ValueError):
 
 class Backend:
     def __init__(self, account: str, settings: Settings, make_store: Callable[[Callable[[], float]], Store],
-                 client: WebhookClient, renderers: Mapping[str, WebhookRenderers]) -> None:
+                 client: WebhookClient, renderers: Mapping[str, WebhookRenderers],
+                 owners: dict[str, str] | None = None) -> None:
         self.account = account
         self.settings = settings
         start = parse_iso(settings.start_time) if settings.start_time else None
@@ -54,10 +58,11 @@ class Backend:
                              settings.seed, watched=self._statuses_watched)
         self.bus.on_first_watcher = self.engine.watch_all
         self.failover = FailoverRunner(self.clock, store, self.bus, self.engine)
-        self.inbound = InboundFaker(settings.seed)
+        self._inbound: InboundFaker | None = None  # made on first use: a Faker is most of an empty account's memory
         self.policy = WebhookPolicy(
             status_url=settings.status_url, inbound_url=settings.inbound_url,
-            signature_secret=settings.signature_secret, api_key=settings.api_key,
+            signature_secret=settings.signature_secret,
+            api_key=settings.api_key if account == DEFAULT_ACCOUNT else account,  # signed webhooks name the account
             timeout=settings.webhook_timeout, retry_base=settings.webhook_retry_base,
             retry_max_delay=settings.webhook_retry_max_delay, max_attempts=settings.webhook_max_attempts,
             max_pending=settings.webhook_max_pending)
@@ -69,10 +74,17 @@ class Backend:
         self.bus.subscribe(self._demo_reply, (EventType.MESSAGE_STATUS,))
         self.limits = Limits(settings.rate_limit, settings.rate_burst, settings.rate_limits, settings.balance)
         self.bus.subscribe(self._charge, (EventType.MESSAGE_STATUS,))
+        self.renderers = renderers
+        self.applications = Applications(account, {} if owners is None else owners,
+                                         lambda records: store.save_setting("applications", records))
+        self._started = False
+        self.routing = False  # True once an application or a per-message URL may route this account's webhooks
 
     # -- starting and restoring -----------------------------------------------------------------
-    def start(self) -> None:
-        """On the running loop: arm the real-time wake-up, and resume what the store already holds."""
+    def start(self, now: float | None = None) -> None:
+        """On the running loop: arm the real-time wake-up, and resume what the store already holds (its clock
+        too; else the clock starts at `now`, if given)."""
+        self._started = True
         saved = self.store.settings()
         if "config" in saved:
             self._apply_config(saved["config"])
@@ -81,8 +93,15 @@ class Backend:
             self.limits.configure({"balance": saved["balance"]})
         if "rules" in saved:
             self.rules.user = [Rule.from_dict(data) for data in saved["rules"]]
+        if saved.get("applications"):
+            self.applications.restore(saved["applications"])
+            self.route_webhooks()
+        elif saved.get("routing"):
+            self.route_webhooks()
         if "clock" in saved:
             self.clock.resume_at(resumed_now(saved["clock"]))
+        elif now is not None:
+            self.clock.resume_at(now)
         else:
             self.clock.set_mode(self.clock.mode)
         self.clock.on_change = self._save_clock
@@ -104,6 +123,21 @@ class Backend:
 
     def start_workflow(self, command: StartWorkflow) -> Workflow:
         return self.failover.start(command)
+
+    def add_application(self, body: dict[str, Any]) -> Application:
+        app = self.applications.create(body)
+        self.route_webhooks()
+        return app
+
+    @property
+    def inbound(self) -> InboundFaker:
+        if self._inbound is None:
+            self._inbound = InboundFaker(self.settings.seed)
+        return self._inbound
+
+    def sent_by(self, application_id: str) -> ApplicationSender:
+        """This account, as acts see it, for a request signed by the application's JWT."""
+        return ApplicationSender(self, application_id)
 
     def receive_inbound(self, command: InjectInbound) -> Message:
         message = self.inbound.build(command, self.clock)
@@ -134,13 +168,15 @@ class Backend:
         self.bus.publish(EventType.RULES_CHANGED, self.rules)
 
     def reset(self) -> None:
-        """All messages, workflows, deliveries, timers and user rules gone; seeded randomness restarts."""
+        """All messages, workflows, deliveries, timers and user rules gone; seeded randomness restarts.
+        Applications and config stay."""
         self.clock.clear()
         self.webhooks.reset()
         self.store.reset()
         self.rules.reset()
         self.engine.reset()
-        self.inbound.reset()
+        if self._inbound is not None:
+            self._inbound.reset()
         self._demo_rng = random.Random(self.settings.seed)
         self.bus.publish(EventType.MOCK_RESET, None)
 
@@ -294,7 +330,58 @@ class Backend:
     def _statuses_watched(self) -> bool:
         # a limited balance is charged at a status as it happens: a send's 402 cannot wait for a read
         return (bool(self.policy.status_url) or self.demo_mode or self.bus.watchers > 0
-                or self.limits.balance is not None)
+                or self.limits.balance is not None or self.routing)
+
+    def own_config(self) -> dict[str, Any]:
+        """The config changes made to this account at run time (for the default account: the whole mock's)."""
+        return dict(self._config_changes)
+
+    def inherit_config(self, defaults: dict[str, Any]) -> None:
+        """The whole mock's defaults, for the keys this account has not set itself (not kept as its own)."""
+        inherited = {key: value for key, value in defaults.items() if key not in self._config_changes}
+        if inherited:
+            self._apply_config(inherited)
+            if not self._started:  # start() then lays what the account's store kept on top, and follows its messages
+                return
+            if "balance" in inherited:
+                self.store.save_setting("balance", inherited["balance"])
+            if self._statuses_watched():
+                self.engine.watch_all()
+
+    # -- per-application and per-message webhooks ------------------------------------------------
+    def route_webhooks(self) -> None:
+        """From now on each message's webhooks go where its application or its own webhook_url says."""
+        if self.routing:
+            return
+        self.routing = True
+        self.webhooks.route = self._route
+        self.store.save_setting("routing", True)
+        self.engine.watch_all()
+
+    def _route(self, message: Message, kind: str) -> tuple[str | None, WebhookRenderers]:
+        record = message.record
+        app = self.applications.get(record.get("application_id"))
+        url = record.get("webhook_url") if kind == "status" else None
+        if url is None and app is not None:
+            url = app.status_url if kind == "status" else app.inbound_url
+        if url is None:
+            url = self.policy.status_url if kind == "status" else self.policy.inbound_url
+        version = record.get("webhook_version") or (app.version if app else None) or message.api
+        return url, self.renderers.get(version) or self.renderers[message.api]
+
+    def webhook_url_allowed(self, url: str) -> bool:
+        """May a request name `url` for its webhooks? `webhook_allow_hosts` (a list; "*" is any host), else:
+        any host when the mock listens on loopback, else only the hosts of configured webhook URLs."""
+        host = (urlsplit(url).hostname or "").lower()
+        allowed = self.settings.webhook_allow_hosts
+        if allowed is not None:
+            names = {name.lower() for name in allowed.split(",")}
+            return "*" in names or host in names
+        if is_loopback(self.settings.host):
+            return True
+        configured = [self.policy.status_url, self.policy.inbound_url,
+                      *(u for app in self.applications for u in (app.status_url, app.inbound_url))]
+        return host in {(urlsplit(u).hostname or "").lower() for u in configured if u}
 
     # -- the balance ------------------------------------------------------------------------------
     def price(self, channel: str) -> str:
@@ -319,3 +406,22 @@ class Backend:
                               channel=message.channel)
         delay = self.engine.profiles[message.channel].reply_delay * self._demo_rng.uniform(0.5, 1.5)
         self.clock.call_later(round(delay, 3), self.receive_inbound, reply)
+
+
+class ApplicationSender:
+    """What an endpoint's act sees of a backend for a JWT-signed request: its commands carry the application."""
+
+    def __init__(self, backend: Backend, application_id: str) -> None:
+        self.backend = backend
+        self.application_id = application_id
+
+    def send_message(self, command: SendMessage) -> Message:
+        return self.backend.send_message(dataclasses.replace(command, application_id=self.application_id))
+
+    def start_workflow(self, command: StartWorkflow) -> Workflow:
+        steps = tuple((dataclasses.replace(step, application_id=self.application_id), failover)
+                      for step, failover in command.steps)
+        return self.backend.start_workflow(dataclasses.replace(command, steps=steps))
+
+    def __getattr__(self, name: str) -> Any:  # everything else an act may read: the account's own
+        return getattr(self.backend, name)

@@ -59,6 +59,7 @@ HELP = {
     "rate_limit": "requests per simulated second per account; more get 429 with Retry-After (0: off)",
     "rate_burst": "requests an account may send at once before the rate limit applies (0: the rate, at least 1)",
     "balance": "EUR each account has to spend; a send it cannot cover gets 402",
+    "webhook_allow_hosts": "comma-separated hosts a /v1 request's webhook_url may name (* is any)",
 }
 
 
@@ -76,6 +77,7 @@ UNSET_DEFAULTS = {
     "signature_secret": "none: webhooks are not signed",
     "state_file": "none: state is in memory only",
     "control_token": "none: no token asked",
+    "webhook_allow_hosts": "any host when listening on loopback, else the hosts of configured webhook URLs",
     "tls_cert": "none: plain http",
     "tls_key": "none",
     "tls_dir": f"./{tls.DEFAULT_DIR}",

@@ -13,6 +13,7 @@ process dies, so no mock outlives its tests.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import json
 import os
@@ -94,15 +95,27 @@ class MockClient:
     """
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 10.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, account: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.ssl_context = ssl_context
+        self.account = account  # None: the whole mock; else every call addresses this account only
         self.aio = AsyncMockClient(self)
 
     def __repr__(self) -> str:
-        return f"MockClient({self.base_url!r})"
+        return f"MockClient({self.base_url!r})" if self.account is None else \
+            f"MockClient({self.base_url!r}, account={self.account!r})"
+
+    def for_account(self, api_key: str, api_secret: str = "mock-secret") -> MockAccount:
+        """A client of one account (an api_key): its messages, clock, config, rules and webhooks only. Send with
+        its `authorization` header (Basic api_key:api_secret; lenient auth makes the account on first use)."""
+        return MockAccount(self.base_url, self.token, self.timeout, self.ssl_context, account=api_key,
+                           api_secret=api_secret)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account (or this client's): account, messages, workflows, applications, clock."""
+        return self._call("GET", "/_mock/accounts")["accounts"]
 
     # -- inspecting -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -243,6 +256,8 @@ class MockClient:
         headers = {"Accept": "application/json"}
         if self.token:
             headers["X-Mock-Token"] = self.token
+        if self.account is not None:
+            headers["X-Mock-Account"] = self.account
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -285,6 +300,20 @@ def _in_thread(
     return call
 
 
+class MockAccount(MockClient):
+    """MockClient.for_account's client, with the credentials its sends use."""
+
+    def __init__(self, base_url: str, token: str | None, timeout: float, ssl_context: ssl.SSLContext | None, *,
+                 account: str, api_secret: str) -> None:
+        super().__init__(base_url, token, timeout, ssl_context, account=account)
+        self.api_key, self.api_secret = account, api_secret
+
+    @property
+    def authorization(self) -> str:
+        """The Basic Authorization header value of this account's key and secret."""
+        return "Basic " + base64.b64encode(f"{self.api_key}:{self.api_secret}".encode()).decode()
+
+
 class AsyncMockClient:
     """MockClient's methods as coroutines, for async tests (`messages_mock.aio`): any asyncio loop will do.
 
@@ -319,6 +348,7 @@ class AsyncMockClient:
     clear_faults = _in_thread(MockClient.clear_faults)
     rate_limit = _in_thread(MockClient.rate_limit)
     balance = _in_thread(MockClient.balance)
+    accounts = _in_thread(MockClient.accounts)
 
     @asynccontextmanager
     async def fault(self, *, path: str | None = None, method: str | None = None, channel: str | None = None,

@@ -75,6 +75,7 @@ class Settings:
     rate_burst: int = 0
     rate_limits: dict[str, float] = field(default_factory=dict)
     balance: float | None = None
+    webhook_allow_hosts: str | None = None
 
 
 # Settings that only a config file can hold (structured values).

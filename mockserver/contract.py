@@ -293,8 +293,8 @@ def _verdict(compiled: _Compiled, instance: object) -> bool | None:
 
 
 def _at(instance: Any, path: Path_) -> Any:
-    for part in path:
-        instance = instance[part]
+    for part in path:  # jsonschema-rs names an object's key "0" as the int 0
+        instance = instance[str(part)] if isinstance(instance, dict) else instance[part]
     return instance
 
 

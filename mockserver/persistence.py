@@ -322,6 +322,8 @@ class StateFile:
     def store(self, account: str, now: Callable[[], float], history_limit: int) -> FileStore:
         """The account's store, filled with what the file holds for it."""
         store = self._stores[account] = FileStore(self, account, now, history_limit)
+        if self.closed:  # an account first seen while shutting down: nothing to read, and its commit answers 503
+            return store
         try:
             settings = {key: orjson.loads(data) for key, data in
                         self.db.execute("SELECT key, data FROM meta WHERE account = ?", (account,))}

@@ -13,6 +13,7 @@ re-exported here.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from .client import (
     FIXTURE_SETTINGS,
     RESTORED_CONFIG,
     AsyncMockClient,
+    MockAccount,
     MockClient,
     MockError,
     MockServer,
@@ -31,8 +33,8 @@ from .client import (
     restore,
 )
 
-__all__ = ["FIXTURE_SETTINGS", "RESTORED_CONFIG", "AsyncMockClient", "MockClient", "MockError", "MockServer",
-           "MockStartError", "MockTimeout"]
+__all__ = ["FIXTURE_SETTINGS", "RESTORED_CONFIG", "AsyncMockClient", "MockAccount", "MockClient", "MockError",
+           "MockServer", "MockStartError", "MockTimeout"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,3 +76,13 @@ def messages_mock(messages_mock_session: MockClient, messages_mock_baseline: dic
     restore(messages_mock_session, messages_mock_baseline)
     yield messages_mock_session
     restore(messages_mock_session, messages_mock_baseline)
+
+
+@pytest.fixture
+def messages_mock_account(messages_mock_session: MockClient) -> Iterator[MockAccount]:
+    """A fresh account of the session's mock for this test, with a unique api_key: its own messages, clock,
+    config and webhooks, whatever other tests (other pytest-xdist workers, other CI jobs) do meanwhile. Send with
+    its `authorization` (lenient auth); read and drive it through it."""
+    account = messages_mock_session.for_account(f"test-{uuid.uuid4().hex[:16]}")
+    yield account
+    account.reset()

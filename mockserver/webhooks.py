@@ -23,7 +23,7 @@ from .ids import new_uuid
 from .payloads import WebhookRenderers
 from .simulation.clock import Clock
 from .simulation.events import Event, EventBus, EventType
-from .simulation.models import compact_json
+from .simulation.models import Message, compact_json
 from .simulation.store import Store
 
 log = logging.getLogger("mockserver.webhooks")
@@ -92,6 +92,7 @@ class WebhookDispatcher:
         self._waiting: set[str] = set()
         self._pending_by_url: dict[str, int] = {}
         self._capped: dict[str, int] = {}  # URL at its cap -> deliveries not sent since it was reached
+        self.route = self.default_route
         self._last_id = 0  # deliveries are numbered (an int costs a third of a uuid, and they are many)
         bus.subscribe(self._on_event, (EventType.MESSAGE_STATUS, EventType.WORKFLOW_FINISHED,
                                        EventType.INBOUND_RECEIVED))
@@ -123,18 +124,26 @@ class WebhookDispatcher:
             await asyncio.wait(list(self._running.values()))
 
     # -- turning events into deliveries ---------------------------------------------------------
+    def default_route(self, message: Message, kind: str) -> tuple[str | None, WebhookRenderers]:
+        """Where a message's `kind` ("status" or "inbound") webhooks go and in which shape: the account's URL,
+        its generation's renderers. The account replaces `route` once it has applications or per-message URLs."""
+        url = self.policy.status_url if kind == "status" else self.policy.inbound_url
+        return url, self.renderers[message.api]
+
     def _on_event(self, event: Event) -> None:
         policy, subject = self.policy, event.subject
-        if event.type is EventType.MESSAGE_STATUS and policy.status_url:
-            body = self.renderers[subject.api].status(subject, event.detail)
-            self.enqueue("status", policy.status_url, subject.message_uuid, body)
+        if event.type is EventType.MESSAGE_STATUS:
+            url, renderers = self.route(subject, "status")
+            if url:
+                self.enqueue("status", url, subject.message_uuid, renderers.status(subject, event.detail))
         elif event.type is EventType.WORKFLOW_FINISHED and policy.status_url:
             report = self.renderers[subject.api].workflow_report
             if report:
                 self.enqueue("workflow", policy.status_url, subject.workflow_uuid, report(subject, self.store))
-        elif event.type is EventType.INBOUND_RECEIVED and policy.inbound_url:
-            body = self.renderers[subject.api].inbound(subject)
-            self.enqueue("inbound", policy.inbound_url, subject.message_uuid, body)
+        elif event.type is EventType.INBOUND_RECEIVED:
+            url, renderers = self.route(subject, "inbound")
+            if url:
+                self.enqueue("inbound", url, subject.message_uuid, renderers.inbound(subject))
 
     def number_after(self, newest: list[Delivery]) -> None:
         """Number new deliveries after the newest one the store holds (a state file of an earlier version holds

@@ -87,8 +87,8 @@ async def test_put_config_sets_the_balance_and_null_makes_it_unlimited(mock):
 async def test_put_config_with_an_account_sets_that_accounts_balance(mock):
     response = await mock.put("/_mock/config", json={"balance": 0}, params={"account": "acme"})
     assert response.status == 200 and (await response.json())["balance"] == 0
-    assert await statuses(mock, "/beta/messages", sms(), 1) == [202]  # the default account is still unlimited
-    await mock.put("/_mock/config", json={"balance": 0}, headers={"X-Mock-Account": "default"})
+    assert await statuses(mock, "/beta/messages", sms(), 1) == [202]  # the sender's account is still unlimited
+    await mock.put("/_mock/config", json={"balance": 0}, headers={"X-Mock-Account": "abcd1234"})
     assert await statuses(mock, "/beta/messages", sms(), 1) == [402]
 
 

@@ -20,7 +20,8 @@ def test_the_benchmark_prints_every_figure_and_the_targets(tmp_path):
     assert report.startswith("Machine: ") and "Python 3." in report and " cores (" in report
     for row in ("valid SMS: accepted/s", "Messenger image: accepted/s", "failover workflow: accepted/s",
                 "invalid bodies: rejected/s", "status webhooks on: messages/s end to end", "RSS per stored message",
-                "first 202 after process start", "store full", "| Target (issue 7) | measured | met |"):
+                "first 202 after process start", "store full", "| Target (issue 7) | measured | met |",
+                "100 accounts in round robin: accepted/s", "RSS per empty account"):
         assert row in report, row
     figures = json.loads(figures_file.read_text())
     for name, row in figures["scenarios"].items():
@@ -30,4 +31,5 @@ def test_the_benchmark_prints_every_figure_and_the_targets(tmp_path):
     assert figures["webhooks"]["all_delivered"] and figures["webhooks"]["end_to_end_rate"] > 0
     assert figures["memory"]["messages"] == 1000 and figures["memory"]["bytes_per_message"] > 0
     assert figures["memory"]["full_store_rate"] > 0
+    assert figures["memory"]["accounts"]["bytes_per_account"] > 0
     assert 0 < figures["first_202_s"]["mock"] < 30

@@ -332,12 +332,12 @@ async def test_the_mock_keeps_serving_after_drops(mock):
 async def test_a_fault_named_for_an_account_applies_to_that_account_only(mock):
     other = await add(mock, {"status": 503}, account="someone-else")
     assert other["account"] == "someone-else"
-    mine = await mock.get("/_mock/faults", params={"account": "default"})
+    mine = await mock.get("/_mock/faults", params={"account": "abcd1234"})  # the Basic api_key of `statuses`
     assert (await mine.json())["faults"] == []
-    assert await statuses(mock, "/beta/messages", sms(), 1) == [202]  # today every caller is the default account
-    await add(mock, {"status": 500}, account="default")
+    assert await statuses(mock, "/beta/messages", sms(), 1) == [202]
+    await add(mock, {"status": 500}, account="abcd1234")
     assert await statuses(mock, "/beta/messages", sms(), 1) == [500]
-    assert (await mock.delete("/_mock/faults", params={"account": "default"})).status == 204
+    assert (await mock.delete("/_mock/faults", params={"account": "abcd1234"})).status == 204
     assert [f["account"] for f in await faults(mock)] == ["someone-else"]
 
 
@@ -352,7 +352,7 @@ async def test_every_hit_is_an_event_on_the_stream(mock):
     data = json.loads(lines["data"])
     assert data["fault"]["id"] == fault["id"] and data["fault"]["hits"] == 1
     assert data["request"] == {"path": "/beta/messages", "method": "POST", "channel": "sms", "to": "447700900000",
-                               "account": "default"}
+                               "account": "abcd1234"}
 
 
 async def test_the_state_file_keeps_faults_with_their_hits(make_mock, tmp_path):

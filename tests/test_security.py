@@ -166,14 +166,13 @@ async def test_a_message_naming_a_webhook_url_is_refused(mock, receiver, field):
     assert [p["name"] for p in problem["invalid_parameters"]] == [field]
 
 
-async def test_a_v1_webhook_url_in_the_body_does_not_redirect_the_webhooks(make_mock, receiver):
-    client = await make_mock(status_url=receiver.url("/configured"))
+async def test_a_v1_webhook_url_cannot_send_the_webhooks_to_a_host_nobody_configured(make_mock, receiver):
+    """Honoured since issue 13, but off loopback only towards the hosts of configured webhook URLs (or
+    webhook_allow_hosts): a request cannot make the mock call any host it likes."""
+    client = await make_mock(host="0.0.0.0", status_url=receiver.url("/configured"))
     body = {"channel": "sms", "message_type": "text", "to": "447700900000", "from": "447700900001", "text": "Hi",
-            "webhook_url": receiver.url("/stolen"), "webhook_version": "v1"}
+            "webhook_url": "http://internal.example.com/stolen", "webhook_version": "v1"}
     status, answer = await post(client, "/v1/messages", body)
-    assert status == 202, answer
+    assert status == 422 and [p["name"] for p in answer["invalid_parameters"]] == ["webhook_url"]
     await advance(client, 60)
-    assert receiver.bodies("/stolen") == []
-    assert [b["status"] for b in receiver.bodies("/configured")] == ["submitted", "delivered"]
-    deliveries = (await (await client.get("/_mock/webhooks")).json())["deliveries"]
-    assert {d["url"] for d in deliveries} == {receiver.url("/configured")}
+    assert (await (await client.get("/_mock/webhooks")).json())["deliveries"] == []

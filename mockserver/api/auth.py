@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jwt
 
 from ..accounts import ANONYMOUS, Caller
+from ..applications import Application
 from ..config import Settings
 from .errors import unauthorized
 
@@ -18,7 +21,8 @@ PASSED_BASIC_LIMIT = 1024  # Basic headers remembered as passed (a client sends 
 
 
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, applications: Callable[[str], Application | None] = lambda _: None) -> None:
+        self.applications = applications  # an application by id, whichever account owns it
         self.mode = settings.auth
         self.api_key = settings.api_key
         self.api_secret = settings.api_secret
@@ -75,15 +79,28 @@ class Authenticator:
             return application if isinstance(application, str) else None
         if header.get("alg") != "RS256":
             raise unauthorized("Invalid Token: the JWT must be signed with RS256")
-        if self.public_key is None:
-            raise unauthorized("Invalid Token: no public key is configured to verify JWTs (--public-key)")
+        public_key = self._public_key(claims)
         try:
-            claims = jwt.decode(token, self.public_key, algorithms=["RS256"], leeway=self.leeway,
+            claims = jwt.decode(token, public_key, algorithms=["RS256"], leeway=self.leeway,
                                 options={"require": list(REQUIRED_CLAIMS), "verify_aud": False})
         except jwt.PyJWTError as exc:
             raise unauthorized(f"Invalid Token: {exc}") from None
         self._check_claims(claims)
         return claims["application_id"]
+
+    def _public_key(self, claims: Any) -> str:
+        """The key that verifies the token: its application's (created through /v2/applications or --application-id
+        with --public-key), else --public-key when no --application-id pins one; else a 401."""
+        application_id = claims.get("application_id") if isinstance(claims, dict) else None
+        app = self.applications(application_id) if isinstance(application_id, str) else None
+        if app is not None:
+            if app.public_key:
+                return app.public_key
+            raise unauthorized("Invalid Token: no public key is configured to verify JWTs (--public-key)")
+        if self.public_key is not None and not self.application_id:
+            return self.public_key
+        raise unauthorized("Invalid Token: unknown application_id: create it with POST /v2/applications, or start "
+                           "the mock with --public-key")
 
     def _check_claims(self, claims: dict) -> None:
         """What PyJWT does not check of a verified token: iat's type, the 15-minute default lifetime, the app."""
@@ -94,5 +111,3 @@ class Authenticator:
             raise unauthorized("Invalid Token: expired (no exp claim: valid for 15 minutes after iat)")
         if iat > time.time() + self.leeway:
             raise unauthorized("Invalid Token: iat is in the future")
-        if self.application_id and claims["application_id"] != self.application_id:
-            raise unauthorized("Invalid Token: application_id does not match this mock's application")

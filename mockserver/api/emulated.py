@@ -33,7 +33,10 @@ def endpoint(app: web.Application, generation: Generation, spec: Endpoint) -> Ha
                     return answer
             if not valid:
                 raise invalid(contract.problems(schema, body))
-            return json_response(act(accounts.of(caller), body, name), status=202)
+            backend = accounts.of(caller)
+            if caller.application_id is not None:  # a JWT: the messages belong to its application
+                backend = backend.sent_by(caller.application_id)
+            return json_response(act(backend, body, name), status=202)
         except Exception as exc:
             return problem_response(request, exc)
 

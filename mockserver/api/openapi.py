@@ -146,7 +146,7 @@ def _control_paths() -> dict[str, Any]:
         "/_mock/inbound": {"post": {"summary": "Inject an inbound Messenger message",
                                     "requestBody": _json_body("control/inbound-request"),
                                     "responses": {"202": _answer("Accepted", _uuid_answer("message_uuid")),
-                                                  **_errors(400, 408, 413, 415)}}},
+                                                  **_errors(400, 404, 408, 413, 415)}}},
         "/_mock/webhooks": {"get": {"summary": "Webhook deliveries with every attempt",
                                     "parameters": _query("message_uuid", "workflow_uuid", "kind", "limit"),
                                     "responses": {**ok("MockDeliveries"), **_errors(400)}}},
@@ -164,7 +164,39 @@ def _control_paths() -> dict[str, Any]:
             "responses": ok("MockConversation")}},
         "/_mock/event-types": {"get": {"summary": "The event types of /_mock/events",
                                        "responses": ok("MockEventTypes")}},
+        "/_mock/accounts": {"get": {"summary": "Every account: its record counts, applications and clock",
+                                    "responses": {**ok("MockAccounts"), **_errors(400)}}},
     }
+
+
+def _applications_paths() -> dict[str, Any]:
+    """The Applications API v2 (emulated, Basic auth; behind the edge like every emulated endpoint)."""
+    app_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    edge = (401, 403, 429, 500, 503)
+    body = _json_body("applications/application")
+    one = {"200": _answer("OK", _view("Application"))}
+    operations = {
+        "/v2/applications": {
+            "post": {"summary": "Create an application (a generated key pair when no public key is given)",
+                     "requestBody": body,
+                     "responses": {"201": _answer("Created", _view("Application")),
+                                   **_errors(400, 408, 413, 415, *edge)}},
+            "get": {"summary": "The account's applications, one HAL page",
+                    "parameters": _query("page_size", "page", page_size={"type": "integer", "minimum": 1,
+                                                                          "maximum": 100},
+                                         page={"type": "integer", "minimum": 1, "maximum": 1_000_000}),
+                    "responses": {"200": _answer("OK", _view("ApplicationPage")), **_errors(400, *edge)}}},
+        "/v2/applications/{id}": {
+            "get": {"summary": "One application", "parameters": app_id, "responses": {**one, **_errors(404, *edge)}},
+            "put": {"summary": "Replace its name and capabilities", "parameters": app_id, "requestBody": body,
+                    "responses": {**one, **_errors(400, 404, 408, 413, 415, *edge)}},
+            "delete": {"summary": "Delete an application", "parameters": app_id,
+                       "responses": {"204": _answer("Deleted"), **_errors(404, *edge)}}},
+    }
+    for methods in operations.values():
+        for operation in methods.values():
+            operation["security"] = [{"basicAuth": []}]
+    return operations
 
 
 def _edge_paths() -> dict[str, Any]:
@@ -227,7 +259,8 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
                for name, doc in contract.schema_documents().items()}
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas.update(copy.deepcopy(VIEWS))
-    paths = {**_emulated_paths(), **_update_path(), **_balance_path(), **_guarded(_control_paths()),
+    paths = {**_emulated_paths(), **_update_path(), **_balance_path(), **_applications_paths(),
+             **_guarded(_control_paths()),
              **_guarded(_edge_paths())}
     return {
         "openapi": "3.1.0",

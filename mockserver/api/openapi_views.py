@@ -90,6 +90,19 @@ FAULT = _object({"id": {"type": "string"}, "match": {"type": "object"}, "hits": 
 
 BALANCE = _object({"value": {"type": "number"}, "autoReload": {"type": "boolean"}})
 
+# The Applications API v2's own shapes (reference today.md section 1), and the control API's view of accounts.
+APPLICATION = _object({"id": {"type": "string"}, "name": {"type": "string"}, "capabilities": {"type": "object"},
+                       "privacy": {"type": "object"}, "keys": _object({"public_key": {"type": ["string", "null"]}},
+                                                                   {"private_key": {"type": "string"}}),
+                       "_links": {"type": "object"}})
+APPLICATION_PAGE = _object({"page_size": {"type": "integer"}, "page": {"type": "integer"},
+                            "total_items": {"type": "integer"}, "total_pages": {"type": "integer"},
+                            "_embedded": _list_of("applications", "Application"), "_links": {"type": "object"}})
+ACCOUNT = _object({"account": {"type": "string"}, "messages": {"type": "integer"}, "workflows": {"type": "integer"},
+                   "applications": {"type": "array", "items": _ref("Application")},
+                   "clock": _ref("MockClock")}, {"deliveries": {"type": "integer"}})
+
+
 VIEWS: dict[str, dict[str, Any]] = {
     "MockHistoryEntry": HISTORY_ENTRY, "MockMessage": MESSAGE, "MockAttempt": ATTEMPT, "MockDelivery": DELIVERY,
     "MockMessageDetail": MESSAGE_DETAIL, "MockWorkflowItem": WORKFLOW_ITEM, "MockWorkflow": WORKFLOW,
@@ -101,4 +114,6 @@ VIEWS: dict[str, dict[str, Any]] = {
     "MockWaitResult": {"anyOf": [_ref("MockMessageDetail"), _ref("MockWorkflow")]},
     "MockEventTypes": _object({"event_types": {"type": "array", "items": {"type": "string"}}}),
     "MockFault": FAULT, "MockFaults": _list_of("faults", "MockFault"), "AccountBalance": BALANCE,
+    "Application": APPLICATION, "ApplicationPage": APPLICATION_PAGE,
+    "MockAccount": ACCOUNT, "MockAccounts": _list_of("accounts", "MockAccount"),
 }

@@ -10,8 +10,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..backend import Backend
 from ..simulation.events import Event, EventType
 from .keys import ACCOUNTS, OPEN_STREAMS
+from .scope import requested_account
 
 log = logging.getLogger("mockserver.stream")
 QUEUE_LIMIT = 10_000
@@ -55,7 +57,7 @@ EVENT_DATA: dict[EventType, Callable[[Event], dict[str, Any]]] = {
 }
 
 
-def _offer(queue: asyncio.Queue[Event | None], event: Event | None) -> bool:
+def _offer(queue: asyncio.Queue[Any], event: Any) -> bool:
     """Queue an event; a client that cannot keep up loses the oldest one (True when that happened)."""
     dropped = queue.full()
     if dropped:
@@ -70,40 +72,54 @@ async def close_streams(app: web.Application) -> None:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    backend = request.app[ACCOUNTS].default
-    queue: asyncio.Queue[Event | None] = asyncio.Queue(QUEUE_LIMIT)
+    """One account's events (`account=`), or every account's, those made while the stream is open included."""
+    accounts, account = request.app[ACCOUNTS], requested_account(request)
+    queue: asyncio.Queue[tuple[Backend, Event] | None] = asyncio.Queue(QUEUE_LIMIT)
     lost = 0
+    stops: list[Callable[[], None]] = []
 
-    def listen(event: Event) -> None:
-        nonlocal lost
-        lost += _offer(queue, event)
+    def join(backend: Backend) -> None:
+        def listen(event: Event) -> None:
+            nonlocal lost
+            lost += _offer(queue, (backend, event))
+
+        stops.append(backend.bus.watch())  # before subscribing: the catch-up it may start is in the snapshot
+        stops.append(backend.bus.subscribe(listen))
 
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
-    release = backend.bus.watch()  # before subscribing: the catch-up it may start is in the snapshot, not the stream
-    unsubscribe = backend.bus.subscribe(listen)
+    for backend in [accounts[account]] if account else list(accounts):
+        join(backend)
+    if account is None:
+        accounts.on_new.append(join)
     request.app[OPEN_STREAMS].add(queue)
     try:
         await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
-            if event is None:
+            if item is None:
                 break
+            backend, event = item
             data = EVENT_DATA[event.type](event)
             data["now"] = backend.clock.now_iso()
+            data["account"] = backend.account
+            if "message" in data:  # the page labels messages by account
+                data["message"]["account"] = backend.account
             if lost:
                 data["lost_events"], lost = lost, 0
             await response.write(b"event: " + event.type.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n")
     except ConnectionResetError:
         pass
     finally:
-        unsubscribe()
-        release()
+        if join in accounts.on_new:
+            accounts.on_new.remove(join)
+        for stop in reversed(stops):
+            stop()
         request.app[OPEN_STREAMS].discard(queue)
     return response
 

@@ -91,7 +91,8 @@ def message_command(body: dict[str, Any], generation: str) -> SendMessage:
         message[OPTION_BLOCKS[channel]] = body[channel]
     return SendMessage(channel=engine_channel, to={"type": engine_channel, to_key: body["to"]},
                        sender={"type": engine_channel, from_key: body["from"]}, message=message,
-                       generation=generation, client_ref=body.get("client_ref"))
+                       generation=generation, client_ref=body.get("client_ref"),
+                       webhook_url=body.get("webhook_url"), webhook_version=body.get("webhook_version"))
 
 
 def failover_command(body: dict[str, Any], generation: str) -> StartWorkflow:
@@ -104,7 +105,24 @@ def failover_command(body: dict[str, Any], generation: str) -> StartWorkflow:
     return StartWorkflow(kind="failover", template="failover", steps=steps, generation=generation)
 
 
+def _check_webhook_urls(backend: Backend, body: dict[str, Any]) -> None:
+    """A request's own webhook_url (in any of its messages) must name an allowed host (webhook_allow_hosts)."""
+    for index, message in enumerate([body, *body.get("failover", ())]):
+        url = message.get("webhook_url")
+        if url is None:
+            continue
+        if not backend.webhook_url_allowed(url):
+            name = "webhook_url" if index == 0 else f"failover.{index - 1}.webhook_url"
+            raise Problem(422, f"{V1_ERROR_TYPE}#1150", "Invalid params",
+                          "The value of one or more parameters is invalid.",
+                          [InvalidParameter(name, "names a host this mock may not send webhooks to "
+                                                  "(see the setting webhook_allow_hosts)")])
+        backend.route_webhooks()
+
+
 def send(backend: Backend, body: dict[str, Any], generation: str) -> dict[str, str]:
+    if "webhook_url" in body or "failover" in body:
+        _check_webhook_urls(backend, body)
     if "failover" not in body:
         return {"message_uuid": backend.send_message(message_command(body, generation)).message_uuid}
     workflow = backend.start_workflow(failover_command(body, generation))

@@ -15,6 +15,9 @@ def address_of(address: dict[str, Any]) -> str:
     return address.get("number") or address.get("id") or ""
 
 
+ROUTING_FIELDS = ("application_id", "webhook_url", "webhook_version")
+
+
 @dataclass(slots=True)  # read-only by convention: frozen would double the cost of making one, once per message
 class SendMessage:
     channel: str  # the simulation's channel: sms | mms | rcs | whatsapp | messenger | viber_service_msg
@@ -23,6 +26,9 @@ class SendMessage:
     message: dict[str, Any]  # {"content": {"type": ..., <type>: ...}, <channel option block>: ...}
     generation: str  # the API generation it came in by: its webhooks take that generation's shape
     client_ref: str | None = None
+    application_id: str | None = None  # the JWT's application: its webhooks go to that application's URLs
+    webhook_url: str | None = None  # /v1's per-message status URL and shape, ahead of the application's
+    webhook_version: str | None = None
 
     @property
     def recipient(self) -> str:
@@ -36,6 +42,10 @@ class SendMessage:
         record = {"to": self.to, "from": self.sender, "message": self.message}
         if self.client_ref is not None:
             record["client_ref"] = self.client_ref
+        for name in ROUTING_FIELDS:  # only when set: most messages carry none, and records stay small
+            value = getattr(self, name)
+            if value is not None:
+                record[name] = value
         return record
 
     def to_record(self) -> dict[str, Any]:
@@ -45,7 +55,8 @@ class SendMessage:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> SendMessage:
         return cls(channel=record["channel"], to=record["to"], sender=record["from"], message=record["message"],
-                   generation=record["generation"], client_ref=record.get("client_ref"))
+                   generation=record["generation"], client_ref=record.get("client_ref"),
+                   **{name: record.get(name) for name in ROUTING_FIELDS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,7 @@ class InjectInbound:
     channel: str = "messenger"  # the simulation's channel (viber_service_msg for Viber)
     context: dict[str, Any] | None = None  # a reply: {message_uuid, message_from?}
     profile: dict[str, Any] | None = None  # WhatsApp: the user's {name}
+    application_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,8 @@ class InboundFaker:
         page = self.address(command.to, channel, business)
         content = self.content(command.content, channel)
         body = {"to": page, "from": sender, "message": {"content": content, **self._extras(command, content)}}
+        if command.application_id:
+            body["application_id"] = command.application_id
         return Message(message_uuid=new_uuid(), channel=channel, direction="inbound",
                        recipient=page.get("id") or page["number"], peer=sender.get("id") or sender["number"],
                        raw=compact_json(body), created_at=now, api=command.generation,

@@ -104,6 +104,8 @@ class Message:
         }
         if "client_ref" in record:
             data["client_ref"] = record["client_ref"]
+        if "application_id" in record:
+            data["application_id"] = record["application_id"]
         return data
 
     def to_record(self) -> dict[str, Any]:

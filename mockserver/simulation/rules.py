@@ -6,6 +6,7 @@ Recipient patterns are RE2 expressions, matched in time linear in the recipient'
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -119,18 +120,23 @@ SUCCESS = Rule(id="default", outcome="read", description="anyone else: the full 
                source="builtin")
 
 
+@functools.cache
+def _builtin_rules() -> tuple[list[Rule], dict[tuple[str | None, str | None], Rule], list[Rule]]:
+    """The magic recipients (frozen rules, read only), and how they are looked up: those that match on the
+    recipient alone (or with a channel) by dict, not by trying each in turn (channel None stands for any)."""
+    builtin = [Rule.from_dict(data, source="builtin") for data in _load_data("magic_rules.json")]
+    by_recipient = [rule for rule in builtin if rule.to and not (rule.to_pattern or rule.text_contains)]
+    lookup = {(rule.channel, rule._to_key): rule for rule in reversed(by_recipient)}  # the first wins
+    return builtin, lookup, [rule for rule in builtin if rule not in by_recipient]
+
+
 class RuleBook:
     """User rules first (newest last, in the order added), then the built-in magic recipients."""
 
     def __init__(self, user_rules: list[dict[str, Any]] | tuple[dict[str, Any], ...] = ()) -> None:
-        self.builtin = [Rule.from_dict(data, source="builtin") for data in _load_data("magic_rules.json")]
+        self.builtin, self._by_recipient, self._other_builtin = _builtin_rules()  # shared by every account's book
         self._configured = [Rule.from_dict(data, source="config") for data in user_rules]
         self.user: list[Rule] = list(self._configured)
-        # Built-in rules that match on the recipient alone (or with a channel) are found by dict, not by trying
-        # each in turn; channel None stands for any channel.
-        by_recipient = [rule for rule in self.builtin if rule.to and not (rule.to_pattern or rule.text_contains)]
-        self._by_recipient = {(rule.channel, rule._to_key): rule for rule in reversed(by_recipient)}  # first wins
-        self._other_builtin = [rule for rule in self.builtin if rule not in by_recipient]
 
     def add(self, data: dict[str, Any]) -> Rule:
         rule = Rule.from_dict(data)

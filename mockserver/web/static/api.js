@@ -3,6 +3,7 @@
 
 window.MockApi = (() => {
   const token = new URLSearchParams(location.search).get("token");
+  const account = new URLSearchParams(location.search).get("account");  // the picker's choice; none: all accounts
   const RESTART_DELAY_MS = 1500;
 
   class ApiError extends Error {
@@ -16,6 +17,7 @@ window.MockApi = (() => {
   async function call(method, path, body) {
     const headers = { Accept: "application/json" };
     if (token) headers["X-Mock-Token"] = token;
+    if (account) headers["X-Mock-Account"] = account;
     const init = { method, headers };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -32,6 +34,9 @@ window.MockApi = (() => {
   function pageUrl(url) {
     const parsed = new URL(url, location.href);
     if (token && parsed.origin === location.origin) parsed.searchParams.set("token", token);
+    if (account && parsed.origin === location.origin && parsed.pathname.startsWith("/_mock/")) {
+      parsed.searchParams.set("account", account);
+    }
     return parsed.href;
   }
 
@@ -75,7 +80,9 @@ window.MockApi = (() => {
   const path = encodeURIComponent;
   return {
     ApiError,
+    account,
     pageUrl,
+    accounts: () => call("GET", "/_mock/accounts"),
     follow,
     messages: (limit) => call("GET", `/_mock/messages?limit=${limit}`),
     message: (uuid) => call("GET", `/_mock/messages/${path(uuid)}`),

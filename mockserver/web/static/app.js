@@ -361,6 +361,7 @@
     $("#view-conversations").hidden = view !== "conversations";
     $("#view-webhooks").hidden = view !== "webhooks";
     $("#view-faults").hidden = view !== "faults";
+    $("#view-accounts").hidden = view !== "accounts";
     render();
   }
 

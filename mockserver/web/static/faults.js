@@ -16,6 +16,7 @@
   async function call(method, path, body) {
     const headers = { Accept: "application/json" };
     if (token) headers["X-Mock-Token"] = token;
+    if (api.account) headers["X-Mock-Account"] = api.account;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const data = response.status === 204 ? null : await response.json().catch(() => null);

@@ -30,9 +30,11 @@ window.MockModel = (() => {
     config: null,
     clock: null,
     seenFailures: new Set(),
+    owners: new Set(),  // "account|application" of the messages held: labels show once there is more than one
   };
 
   function clear() {
+    state.owners.clear();
     state.messages.clear();
     state.workflows.clear();
     state.deliveries.clear();
@@ -42,6 +44,15 @@ window.MockModel = (() => {
   function putMessage(message) {
     const old = state.messages.get(message.message_uuid);
     if (!old || message.history.length >= old.history.length) state.messages.set(message.message_uuid, message);
+    state.owners.add(`${message.account || ""}|${message.application_id || ""}`);
+  }
+
+  const labelled = () => state.owners.size > 1;
+
+  /** Whose message it is: its account, and its application (its id's first part) if it has one. */
+  function ownerLabel(message) {
+    const app = message.application_id ? ` · app ${message.application_id.split("-")[0]}` : "";
+    return `${message.account || "default"}${app}`;
   }
 
   const ITEM_PROGRESS = { pending: 0, sent: 1 };  // any other item state is an end
@@ -169,7 +180,7 @@ window.MockModel = (() => {
   }
 
   return {
-    state, clear, putMessage, putWorkflow, putDelivery, threads, timeline, matches, markSeen,
+    state, clear, putMessage, putWorkflow, putDelivery, threads, timeline, matches, markSeen, labelled, ownerLabel,
     addressOf, peerOf, channelName, isFailed, lastError, usageOf, hopText, workflowEndText, workflowRoute, CHANNELS, REPLIES,
   };
 })();

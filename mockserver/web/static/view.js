@@ -177,6 +177,7 @@ window.MockView = (() => {
     content(message),
     error ? el("p", { class: "error" }, `Error ${error.code}: ${error.reason}`) : null,
     el("p", { class: "meta" },
+      M.labelled() ? el("span", { class: "account-tag" }, M.ownerLabel(message)) : null,
       el("time", { datetime: message.created_at, title: fullTime(message.created_at) }, clockTime(message.created_at)),
       outbound && M.usageOf(message) ? el("span", { class: "price" }, price(M.usageOf(message))) : null,
       outbound ? ticks(message) : null));
@@ -201,7 +202,7 @@ window.MockView = (() => {
   }
 
   function entrySignature(entry, showChannel) {
-    if (entry.kind === "message") return `${entry.message.history.length}:${showChannel}`;
+    if (entry.kind === "message") return `${entry.message.history.length}:${showChannel}:${M.labelled()}`;
     return `${entry.workflow.status}:${entry.workflow.items.map((item) => item.state).join(",")}`;
   }
 
