@@ -24,6 +24,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 BASIC = "Basic " + base64.b64encode(b"abcd1234:s3cr3t").decode()
+AS_SENDER = {"X-Mock-Account": "abcd1234"}  # the control API, addressing the account that BASIC sends in
 
 
 # -- ports and the mock in its own process -----------------------------------------------------------

@@ -152,7 +152,7 @@ async def test_messages_version_shapes_the_webhooks_on_every_path(make_mock, rec
     assert nested["to"] == {"type": "sms", "number": "447700900000"}  # v0.1: typed address objects
 
 
-async def test_inbound_addressed_to_an_application_reaches_its_inbound_url(make_mock, receiver):
+async def test_inbound_addressed_to_an_application_reaches_its_inbound_url(make_mock, receiver, contract):
     mock = await make_mock(inbound_url=receiver.url("/default-inbound"))
     app = await create(mock, messages_app(receiver, version="v1"))
     response = await mock.post("/_mock/inbound", json={"application_id": app["id"],
@@ -160,7 +160,8 @@ async def test_inbound_addressed_to_an_application_reaches_its_inbound_url(make_
     assert response.status == 202 and (await response.json())["account"] == "abcd1234"
     await advance(mock, 1)
     [inbound] = receiver.bodies("/shop/inbound")
-    assert inbound["message"]["content"]["text"] == "hello"  # (v1's own inbound shapes are issue 15's)
+    assert inbound["text"] == "hello" and inbound["channel"] == "messenger"  # its messages.version: v1's shape
+    assert contract.problems("v1/inbound-webhook", inbound) == []
     assert receiver.bodies("/default-inbound") == []
     unknown = await mock.post("/_mock/inbound", json={"application_id": "no-such-app"})
     assert unknown.status == 404

@@ -9,7 +9,7 @@ import pytest
 
 from mockserver.client import MockClient
 
-from .support import advance, post, running_mock
+from .support import AS_SENDER, advance, post, running_mock
 from .v1_bodies import BODIES, BUSINESS, CARD, NUMBER
 
 V1_ERRORS = "https://developer.nexmo.com/api-errors/messages-olympus"
@@ -23,7 +23,7 @@ LIFECYCLES = {"sms": (["submitted", "delivered"], "submitted"), "mms": (["submit
 
 async def open_window(client, user: str = NUMBER, business: str = BUSINESS) -> None:
     status, _ = await post(client, "/_mock/inbound", {"channel": "whatsapp", "from": {"number": user},
-                                                      "to": {"number": business}})
+                                                      "to": {"number": business}}, AS_SENDER)
     assert status == 202
 
 

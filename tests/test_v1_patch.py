@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .support import BASIC, advance, post
+from .support import AS_SENDER, BASIC, advance, post
 from .v1_bodies import BODIES
 
 V1_ERRORS = "https://developer.nexmo.com/api-errors/messages-olympus"
@@ -21,7 +21,7 @@ async def stored(client, message_uuid: str) -> dict:
 
 
 async def test_read_marks_an_inbound_whatsapp_message_read(mock):
-    _, inbound = await post(mock, "/_mock/inbound", {"channel": "whatsapp"})
+    _, inbound = await post(mock, "/_mock/inbound", {"channel": "whatsapp"}, AS_SENDER)
     status, body = await patch(mock, inbound["message_uuid"], {"status": "read",
                                                                 "replying_indicator": {"show": True, "type": "text"}})
     assert (status, body) == (200, b"")

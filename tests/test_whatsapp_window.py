@@ -3,7 +3,7 @@ of the user's last message to that business number; templates always pass."""
 
 from __future__ import annotations
 
-from .support import advance, post
+from .support import AS_SENDER, advance, post
 from .v1_bodies import BODIES, BUSINESS, NUMBER
 
 DAY = 24 * 3600
@@ -11,7 +11,8 @@ DAY = 24 * 3600
 
 async def user_writes(client, user: str = NUMBER, business: str = BUSINESS) -> None:
     status, _ = await post(client, "/_mock/inbound", {"channel": "whatsapp", "from": {"number": user},
-                                                      "to": {"number": business}, "content": {"text": "Hi"}})
+                                                      "to": {"number": business}, "content": {"text": "Hi"}},
+                           AS_SENDER)  # the window is the account's: the user writes to the account that answers
     assert status == 202
 
 
