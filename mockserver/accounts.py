@@ -86,6 +86,14 @@ class Accounts:
     def default(self) -> Backend:
         return self[DEFAULT_ACCOUNT]
 
+    def home(self) -> Backend:
+        """Where an injected inbound message that names no account goes: the --api-key's account when one is set,
+        else the one account in use besides `default` (a single app's), else `default`."""
+        if self.settings.api_key:
+            return self[self.settings.api_key]
+        others = [account for account in self._backends if account != DEFAULT_ACCOUNT]
+        return self[others[0]] if len(others) == 1 else self.default
+
     def __iter__(self) -> Iterator[Backend]:
         return iter(list(self._backends.values()))
 

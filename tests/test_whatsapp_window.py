@@ -78,3 +78,19 @@ async def test_an_open_window_survives_a_restart_with_a_state_file(make_mock, re
     await client.close()
     client = await make_mock(state_file=state, status_url=receiver.url(), start_time="2020-01-01T14:00:00Z")
     assert (await final_webhook(client, receiver, BODIES["whatsapp text"]))["status"] == "read"
+
+
+async def test_a_user_message_naming_no_account_goes_to_the_one_account_in_use(make_mock, receiver):
+    client = await make_mock(status_url=receiver.url())
+    assert (await final_webhook(client, receiver, BODIES["whatsapp template"]))["status"] == "read"  # made abcd1234
+    status, answer = await post(client, "/_mock/inbound", {"channel": "whatsapp", "from": {"number": "447700900555"},
+                                                           "to": {"number": BUSINESS}})
+    assert (status, answer["account"]) == (202, "abcd1234")
+    text = {**BODIES["whatsapp text"], "to": "447700900555"}
+    assert (await final_webhook(client, receiver, text))["status"] == "read"  # its window is open
+
+
+async def test_a_user_message_naming_no_account_goes_to_the_api_keys_account_when_one_is_set(make_mock):
+    client = await make_mock(api_key="acme", api_secret="s3cr3t")
+    status, answer = await post(client, "/_mock/inbound", {"channel": "whatsapp"})
+    assert (status, answer["account"]) == (202, "acme")

@@ -240,11 +240,11 @@ async def inbound(request: web.Request) -> web.Response:
 
 def _inbound_backend(request: web.Request, command: InjectInbound) -> Backend:
     """The named account; else the application's owner (a 404 for an application no account has); else the
-    account that wrote to that user last (a reply reaches its sender), else the default one."""
+    account that wrote to that user last (a reply reaches its sender), else the accounts' home."""
     if requested_account(request):
         return _backend(request)
     if command.application_id is None:
-        return _replying_account(request, command) or _backend(request)
+        return _replying_account(request, command) or request.app[ACCOUNTS].home()
     owner = request.app[ACCOUNTS].owners.get(command.application_id)
     if owner is None:
         raise not_found(f"No application {command.application_id}")
