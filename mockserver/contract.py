@@ -17,6 +17,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from .discriminators import Specialised, specialisable
+
 Path_ = tuple[str | int, ...]
 
 _OTHER_ITEMS = "x-other-items"
@@ -278,10 +280,18 @@ class Contract:
             inlined = jsonschema_rs.dereference(schema, registry=self._rs_registry)
         except (ValueError, jsonschema_rs.ReferencingError):
             return _Check(slow.is_valid, slow)
+        verdict = fast.is_valid
         if not _has_ref(inlined):  # circular ones stay, relative to a document that is no longer there
             # The error walk on the $refs inlined once: resolving them on each descent took 60 % of its time.
             slow = Draft202012Validator(inlined)
-        return _Check(fast.is_valid, slow, fast.iter_errors)
+            if specialisable(inlined):
+                specialised = Specialised(inlined, _fast_verdict)
+                verdict = specialised if specialised.useful else verdict
+        return _Check(verdict, slow, fast.iter_errors)
+
+
+def _fast_verdict(schema: dict) -> Callable[[object], bool]:
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid
 
 
 def _verdict(compiled: _Compiled, instance: object) -> bool | None:
