@@ -148,6 +148,28 @@ def _test(key: str, value: str) -> Test:
     raise ValueError(f"match.{key}: not a match key")
 
 
+class PathFaults:
+    """The faults of one path, those that name an exact `to` indexed by it: a request to any other recipient does
+    not look at them."""
+
+    def __init__(self, faults: tuple[Fault, ...]) -> None:
+        self.any = bool(faults)
+        self.reads_body = any(fault.reads_body for fault in faults)
+        self._order = {fault.id: n for n, fault in enumerate(faults)}
+        self._unkeyed = tuple(fault for fault in faults if "to" not in fault.match)
+        self._by_to: dict[str, tuple[Fault, ...]] = {}
+        for fault in faults:
+            if "to" in fault.match:
+                self._by_to[fault.match["to"]] = (*self._by_to.get(fault.match["to"], ()), fault)
+
+    def candidates(self, to: str | None) -> tuple[Fault, ...]:
+        """Those that may match a request to `to` (None: not known), in the order they were added."""
+        keyed = self._by_to.get(to) if to is not None else None
+        if not keyed:
+            return self._unkeyed
+        return tuple(sorted((*self._unkeyed, *keyed), key=lambda fault: self._order[fault.id]))
+
+
 class FaultBook:
     """Every fault of the mock, in the order they were added: the first that hits a request answers it."""
 
@@ -155,7 +177,7 @@ class FaultBook:
         self.seed = seed
         self.rng = random.Random(seed)
         self._faults: dict[str, Fault] = {}
-        self._on_path: dict[str, tuple[tuple[Fault, ...], bool]] = {}  # path -> on_path(path)
+        self._on_path: dict[str, PathFaults] = {}  # path -> on_path(path)
 
     def __bool__(self) -> bool:
         return bool(self._faults)
@@ -186,15 +208,14 @@ class FaultBook:
         else:
             self._faults = {key: f for key, f in self._faults.items() if f.account != account}
 
-    def on_path(self, path: str) -> tuple[tuple[Fault, ...], bool]:
-        """The active faults whose match.path takes `path` (or that have none), in the order they were added; and
-        whether one of them reads the body."""
+    def on_path(self, path: str) -> PathFaults:
+        """The active faults whose match.path takes `path` (or that have none), in the order they were added."""
         found = self._on_path.get(path)
         if found is None:
             if len(self._on_path) >= PATH_CACHE_LIMIT:
                 self._on_path.clear()
-            faults = tuple(f for f in self._faults.values() if not f.retired and f.on_path(path))
-            found = self._on_path[path] = (faults, any(fault.reads_body for fault in faults))
+            found = self._on_path[path] = PathFaults(
+                tuple(f for f in self._faults.values() if not f.retired and f.on_path(path)))
         return found
 
     def hit(self, candidates: tuple[Fault, ...], target: Target, account: str, now: float) -> Fault | None:

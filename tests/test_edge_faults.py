@@ -470,6 +470,17 @@ async def test_the_first_fault_added_answers_when_two_match(mock):
     assert hits[first["id"]] == 1 and sorted(hits.values()) == [1, 1]
 
 
+async def test_faults_by_recipient_and_others_answer_in_the_order_they_were_added(mock):
+    """Faults naming an exact `to` are looked up by it; the order of all of them still decides."""
+    to = sms()["to"]["number"]
+    await add(mock, {"match": {"channel": "sms"}, "status": 503, "times": 1})
+    await add(mock, {"match": {"to": to}, "status": 500, "times": 1})
+    await add(mock, {"match": {"to": "447700900999"}, "status": 402})
+    await add(mock, {"match": {"to": to, "method": "POST"}, "status": 429, "times": 1})
+    await add(mock, {"match": {"path": "/beta/messages"}, "status": 401, "times": 1})
+    assert await statuses(mock, "/beta/messages", sms(), 5) == [503, 500, 429, 401, 202]
+
+
 async def test_a_fault_on_a_workflow_reads_its_first_message(mock):
     from .support import messenger, workflow
     await add(mock, {"match": {"channel": "messenger", "path": "/beta/workflows"}, "status": 429, "retry_after": 3})

@@ -29,7 +29,6 @@ from .errors import Handler, Problem
 
 PROBLEMS: dict[str, Any] = json.loads(resources.files("mockserver.api").joinpath("edge_problems.json").read_text())
 LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a TCP reset
-NO_FAULTS: tuple[tuple[Fault, ...], bool] = ((), False)
 DROPPED_STATUS = 444
 FAULTS_SETTING = "faults"  # the default account's store keeps every fault under this setting
 
@@ -81,13 +80,16 @@ class Edge:
         `recipient()` (channel as named, channel of the simulation, to) is given for a valid send only; it is called
         only when something needs it."""
         sent = None
-        candidates, reads_body = self.faults.on_path(request.path) if self.faults else NO_FAULTS
-        if candidates:
-            now = backend.clock.now()
-            if recipient is not None and reads_body:
+        on_path = self.faults.on_path(request.path) if self.faults else None
+        if on_path is not None and on_path.any:
+            if recipient is not None and on_path.reads_body:
                 sent = recipient()
-            target = Target(request.path, request.method, caller.application_id, *((sent[:2], sent[2]) if sent else ()))
-            fault = self.faults.hit(candidates, target, backend.account, now)
+            candidates = on_path.candidates(sent[2] if sent else None)
+            fault = None
+            if candidates:
+                target = Target(request.path, request.method, caller.application_id,
+                                *((sent[:2], sent[2]) if sent else ()))
+                fault = self.faults.hit(candidates, target, backend.account, backend.clock.now())
             if fault is not None:
                 if sent is None and recipient is not None:  # for the event: what was about to be sent
                     sent = recipient()
