@@ -13,6 +13,7 @@ _KEEP = ~((0xF << 76) | (0b11 << 62))
 
 
 def new_uuid() -> str:
-    # Formatted here rather than by uuid.UUID: its constructor and __str__ were two thirds of the cost.
-    digits = f"{_bits(128) & _KEEP | _VERSION_4:032x}"
+    # Formatted here rather than by uuid.UUID: its constructor and __str__ were two thirds of the cost; bytes.hex()
+    # takes half the time of format(n, "032x").
+    digits = (_bits(128) & _KEEP | _VERSION_4).to_bytes(16).hex()
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"

@@ -34,10 +34,8 @@ class _Conversation:
 
 
 def _failure_time(message: Message) -> float | None:
-    for entry in (*message.history, *(message.plan or ())):
-        if entry.status in FAILED_STATUSES:
-            return entry.timestamp
-    return None
+    last = message.plan[-1] if message.plan else message.history[-1]  # a failure is final: nothing follows it
+    return last.timestamp if last.status in FAILED_STATUSES else None
 
 
 class MemoryStore:

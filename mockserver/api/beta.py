@@ -16,8 +16,8 @@ DIALECT = Dialect(read=read_json, invalid=invalid_parameters,
 
 def message_command(body: dict[str, Any], generation: str) -> SendMessage:
     to = body["to"]
-    return SendMessage(channel=to["type"], to=to, sender=body["from"], message=body["message"],
-                       generation=generation, client_ref=body.get("client_ref"))
+    # Positional, in the order of SendMessage's fields: keywords cost twice as much, once per message.
+    return SendMessage(to["type"], to, body["from"], body["message"], generation, body.get("client_ref"))
 
 
 def workflow_command(body: dict[str, Any], kind: str, generation: str) -> StartWorkflow:

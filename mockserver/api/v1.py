@@ -89,10 +89,11 @@ def message_command(body: dict[str, Any], generation: str) -> SendMessage:
             message[key] = body[key]
     if channel in OPTION_BLOCKS and channel in body:
         message[OPTION_BLOCKS[channel]] = body[channel]
-    return SendMessage(channel=engine_channel, to={"type": engine_channel, to_key: body["to"]},
-                       sender={"type": engine_channel, from_key: body["from"]}, message=message,
-                       generation=generation, client_ref=body.get("client_ref"),
-                       webhook_url=body.get("webhook_url"), webhook_version=body.get("webhook_version"))
+    # Positional, in the order of SendMessage's fields (keywords cost twice as much, once per message); None is
+    # the application_id, stamped later for a JWT's send.
+    return SendMessage(engine_channel, {"type": engine_channel, to_key: body["to"]},
+                       {"type": engine_channel, from_key: body["from"]}, message, generation, body.get("client_ref"),
+                       None, body.get("webhook_url"), body.get("webhook_version"))
 
 
 def failover_command(body: dict[str, Any], generation: str) -> StartWorkflow:

@@ -46,11 +46,10 @@ class Engine:
         channel, recipient = command.channel, command.recipient
         now = self.clock.now()
         item_number, items_number = item or (None, None)
-        message = Message(message_uuid=new_uuid(), channel=channel, direction="outbound",
-                          recipient=recipient, peer=recipient, raw=compact_json(command.record()), created_at=now,
-                          api=command.generation, workflow_uuid=workflow_uuid, workflow_kind=workflow_kind,
-                          item_number=item_number, items_number=items_number,
-                          history=[StatusEntry("accepted", now)])
+        # Positional, in the order of Message's fields: keywords made this call twice as slow, once per message.
+        message = Message(new_uuid(), channel, "outbound", recipient, recipient, compact_json(command.record()), now,
+                          command.generation, workflow_uuid, workflow_kind, item_number, items_number,
+                          [StatusEntry("accepted", now)])
         rule = self.rules.decide(channel, recipient, command.text)
         if channel == "whatsapp" and rule.outcome not in FAILED_STATUSES and not self.windows.allows(command, now):
             rule = OUTSIDE_WINDOW
@@ -75,14 +74,14 @@ class Engine:
         if rule.outcome == "rejected":
             return [StatusEntry("rejected", at, rule.error)]
         charged = profile.usage if profile.charged_at == "submitted" else None
-        plan = [StatusEntry("submitted", at, usage=charged)]
+        plan = [StatusEntry("submitted", at, None, charged)]
         if rule.outcome == "stuck_submitted":
             return plan
         at = round_ms(at + delay("delivered", self.rng, factor))
         if rule.outcome == "undeliverable":
             plan.append(StatusEntry("undeliverable", at, rule.error))
             return plan
-        plan.append(StatusEntry("delivered", at, usage=None if charged else profile.usage))
+        plan.append(StatusEntry("delivered", at, None, None if charged else profile.usage))
         if profile.reports_read and rule.outcome in ("read", "slow"):
             at = round_ms(at + delay("read", self.rng, factor))
             plan.append(StatusEntry("read", at))
