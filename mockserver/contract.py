@@ -242,10 +242,20 @@ class Contract:
         return _ordered(found)
 
     def is_valid(self, schema: str, instance: object) -> bool:
-        try:
-            return self._get(schema).is_valid(instance)
-        except (ValueError, RecursionError):
-            return not self.problems(schema, instance)
+        return self.judge(schema)(instance)
+
+    def judge(self, schema: str) -> Callable[[object], bool]:
+        """`is_valid` of one schema, looked up once: an emulated endpoint asks it on every request."""
+        compiled = self._get(schema)
+        verdict = compiled.is_valid if compiled.positional else compiled.whole.fast
+
+        def is_valid(instance: object) -> bool:
+            try:
+                return verdict(instance)
+            except (ValueError, RecursionError):
+                return not self.problems(schema, instance)
+
+        return is_valid
 
     def schema_documents(self) -> dict[str, dict]:
         """Name -> a copy of the raw schema document, e.g. for building the OpenAPI document."""

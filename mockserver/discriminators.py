@@ -26,6 +26,7 @@ _IN_PLACE = ("not", "then", "else", "if")
 _ANNOTATIONS = ("description", "title", "$comment", "examples", "default")
 _OTHER = object()  # the value of a discriminator that no condition names
 MAX_SEEN = 256
+MIN_DECIDED = 2
 
 
 def _condition(schema: Any, at: Path) -> tuple[Path, Any] | None:
@@ -62,19 +63,22 @@ def _decided(schema: Any, at: Path, facts: dict[Path, Any]) -> bool | None:
 
 
 def discriminators(schema: Any) -> dict[Path, frozenset[str]]:
-    """The paths that decide an `if` of `schema`, each with the values its conditions name."""
+    """The paths that decide at least MIN_DECIDED of the `if`s of `schema`, each with the values its conditions
+    name (reading a path costs every request a few lookups; one that decides a single `if` saves less)."""
     found: dict[Path, set[str]] = {}
+    decided: dict[Path, int] = {}
 
     def collect(condition: Any, at: Path) -> None:
         hit = _condition(condition, at)
         if hit is not None:
             found.setdefault(hit[0], set()).add(hit[1])
+            decided[hit[0]] = decided.get(hit[0], 0) + 1
         elif isinstance(condition, dict):
             for part in condition.get("anyOf", []) + condition.get("allOf", []):
                 collect(part, at)
 
     _walk(schema, (), lambda node, at: collect(node["if"], at))
-    return {path: frozenset(values) for path, values in found.items() if path}
+    return {path: frozenset(values) for path, values in found.items() if path and decided[path] >= MIN_DECIDED}
 
 
 def specialise(schema: Any, facts: dict[Path, Any]) -> Any:

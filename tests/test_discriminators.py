@@ -44,6 +44,12 @@ def test_the_paths_that_decide_an_if_are_found_with_the_values_they_name() -> No
     assert discriminators(CHANNELS) == {("to", "type"): frozenset({"sms", "messenger"})}  # not under items
 
 
+def test_a_path_that_decides_a_single_if_is_not_worth_reading() -> None:
+    one = {"properties": {"to": {"if": IS_SMS, "then": {"required": ["number"]}}}}
+    assert discriminators(one) == {}
+    assert discriminators({"allOf": [one, one]}) == {("to", "type"): frozenset({"sms"})}
+
+
 def test_a_decided_if_becomes_its_chosen_branch_and_others_stay() -> None:
     sms = specialise(CHANNELS, {("to", "type"): "sms"})
     assert sms["properties"]["to"]["allOf"] == [{"allOf": [{"required": ["number"]}]}, {}]
@@ -84,7 +90,7 @@ def test_past_max_seen_values_the_verdict_is_still_right() -> None:
 
 
 def test_the_request_schemas_are_specialised(contract: Contract) -> None:
-    for name in ("message", "control/inbound-request", "v1/status-webhook"):
+    for name in ("message", "control/inbound-request", "v1/inbound-webhook"):
         assert isinstance(contract._get(name).whole.fast, Specialised), name
 
 

@@ -19,13 +19,14 @@ def endpoint(app: web.Application, generation: Generation, spec: Endpoint) -> Ha
     auth, contract, accounts, edge = app[AUTH], app[CONTRACT], app[ACCOUNTS], app[EDGE]
     read, invalid, schema, act, name = (generation.dialect.read, generation.dialect.invalid, spec.schema, spec.act,
                                         generation.name)
+    judge = contract.judge(schema)
     dialect, recipient = generation.dialect.edge_problems, spec.recipient
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             caller = auth.check(request.headers.get("Authorization"))
             body = await read(request)
-            valid = contract.is_valid(schema, body)
+            valid = judge(body)
             backend = accounts.of(caller)
             if edge.active:  # faults, rate limits, balance: one test when none is set
                 answer = await edge.answer(request, caller, backend, dialect,

@@ -32,7 +32,7 @@ async def read_json(request: web.Request) -> Any:
 
 async def _read_body(request: web.Request) -> bytes:
     """The body, unless it trickles in slower than --body-timeout allows (slow loris): then a 408."""
-    content, limit = request.content, request.app[MAX_BODY_BYTES]
+    content, limit = request.content, request.client_max_size  # the app's, --max-body-bytes
     if content.is_eof():  # all of it came with the headers (the usual case): taken as it lies, no await, no timer
         raw = content.read_nowait()
         if len(raw) > limit:
