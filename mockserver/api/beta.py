@@ -22,7 +22,7 @@ def message_command(body: dict[str, Any], generation: str) -> SendMessage:
 
 def workflow_command(body: dict[str, Any], kind: str, generation: str) -> StartWorkflow:
     steps = tuple((message_command(item, generation), _failover(item.get("failover"))) for item in body["workflow"])
-    return StartWorkflow(kind=kind, template=body["template"], steps=steps, generation=generation)
+    return StartWorkflow(kind, body["template"], steps, generation)
 
 
 def _failover(given: dict[str, Any] | None) -> Failover | None:
