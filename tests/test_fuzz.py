@@ -162,6 +162,13 @@ def test_the_event_stream_is_documented_and_served_as_event_stream(live_mock: st
 
 
 # -- what the fuzzer found, each kept as a regression test ------------------------------------------------
+def test_every_operation_documents_the_400_of_a_malformed_head() -> None:
+    """A head aiohttp cannot parse (e.g. `content-length: 5|`) is answered 400 before any route sees it."""
+    missing = [f"{method.upper()} {path}" for path, operations in DOCUMENT["paths"].items()
+               for method, operation in operations.items() if "400" not in operation["responses"]]
+    assert missing == []
+
+
 async def test_a_fault_window_on_a_clock_at_year_9999_stays_readable(mock):
     assert (await mock.put("/_mock/config", json={"clock": "real", "time_scale": 1e-300})).status == 200
     response = await mock.post("/_mock/faults", json={"status": 500, "match": {"path": "/x"},

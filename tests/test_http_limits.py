@@ -96,7 +96,9 @@ def test_heads_at_the_limits_are_served(served):
     (b"GET / HTTP/1.1\r\nHost: m\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "Duplicate Content-Length"),
     (b"GET / HTTP/1.1\r\nHost: m\r\nBad Header: 1\r\n\r\n", "Invalid header token"),
     (b"\x00\xff\xfe garbage \x01\x02\r\n\r\n", "Invalid method encountered"),
-], ids=["TLS hello", "HTML request line", "two lengths", "space in a name", "binary"])
+    (b"GET /v2/applications/x HTTP/1.1\r\nHost: m\r\ncontent-length: 5|\r\n\r\n",
+     "Invalid character in Content-Length"),  # found by the fuzzer on an operation that did not document 400
+], ids=["TLS hello", "HTML request line", "two lengths", "space in a name", "binary", "bad length"])
 def test_an_unparseable_head_is_a_400_problem_and_the_connection_closes(served, request_bytes, reason):
     status, problem = problem_of(raw_request(served, request_bytes))
     assert status == 400 and problem["title"] == "Bad Request"

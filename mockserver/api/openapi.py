@@ -254,6 +254,9 @@ PROBLEM_SCHEMA = {
 }
 
 
+MALFORMED_HTTP = "The request is not valid HTTP (a malformed header, say)"
+
+
 def build_openapi(contract: Contract) -> dict[str, Any]:
     schemas = {component_name(name): _rewrite_refs(copy.deepcopy(doc), name)
                for name, doc in contract.schema_documents().items()}
@@ -262,6 +265,9 @@ def build_openapi(contract: Contract) -> dict[str, Any]:
     paths = {**_emulated_paths(), **_update_path(), **_balance_path(), **_applications_paths(),
              **_guarded(_control_paths()),
              **_guarded(_edge_paths())}
+    for operations in paths.values():  # the HTTP layer answers a malformed head before any route sees it
+        for operation in operations.values():
+            operation["responses"].setdefault("400", {**_errors(400)["400"], "description": MALFORMED_HTTP})
     return {
         "openapi": "3.1.0",
         "info": {"title": "Messages & Workflows API mock", "version": __version__,
