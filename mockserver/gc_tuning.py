@@ -7,8 +7,6 @@ import contextlib
 import gc
 from time import monotonic
 
-YOUNG_THRESHOLD = 10_000  # net new tracked objects between young collections (CPython's default: 700)
-
 
 class _FreezeSurvivors:
     """A gc callback: what survives a collection is frozen; every `sweep_every` seconds, one full sweep.
@@ -47,7 +45,4 @@ def tune_gc(sweep_every: float = 600.0) -> None:
     """
     gc.collect()
     gc.freeze()
-    # A young collection also scans what is in flight (the requests being answered): at the default threshold of
-    # 700 that was scanned every ~100 requests, as often as the records themselves, for 4 % of the throughput.
-    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     gc.callbacks.append(_FreezeSurvivors(sweep_every))
