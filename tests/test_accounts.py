@@ -110,7 +110,11 @@ async def test_whole_mock_rules_apply_to_every_account_and_account_rules_to_one(
     rule = {"id": "reject-9", "match": {"to": "447700900009"}, "outcome": "rejected", "error_code": 1020}
     assert (await mock.post("/_mock/rules", json=rule)).status == 201
     own = {"id": "reject-8", "match": {"to": "447700900008"}, "outcome": "rejected", "error_code": 1020}
-    assert (await mock.post("/_mock/rules", json=own, params={"account": "alpha"})).status == 201
+    added = await mock.post("/_mock/rules", json=own, params={"account": "alpha"})
+    assert added.status == 201 and (await added.json())["account"] == "alpha"
+    listed = (await read(mock, "/_mock/rules", account="alpha"))["rules"]
+    assert {r["account"] for r in listed} == {"alpha"} and {"reject-8", "reject-9"} <= {r["id"] for r in listed}
+    assert {r["account"] for r in (await read(mock, "/_mock/rules"))["rules"]} == {"default"}  # the whole mock's
     await send(mock, "alpha", to="447700900009")
     await send(mock, "beta", to="447700900009")
     await send(mock, "beta", to="447700900008")

@@ -192,13 +192,15 @@ async def advance_clock(request: web.Request) -> web.Response:
 
 
 async def list_rules(request: web.Request) -> web.Response:
-    return json_response({"rules": [rule.to_dict() for rule in _backend(request).all_rules()]})
+    backend = _backend(request)
+    return json_response({"rules": [_named(backend, rule.to_dict()) for rule in backend.all_rules()]})
 
 
 async def add_rule(request: web.Request) -> web.Response:
     body = await read_valid(request, "control/rule")
+    backend = _backend(request)
     try:
-        rule = _backend(request).add_rule(body)
+        rule = backend.add_rule(body)
         if requested_account(request) is None:  # a whole-mock rule: every account has it
             for backend in request.app[ACCOUNTS]:
                 if backend.account != DEFAULT_ACCOUNT:
@@ -209,7 +211,7 @@ async def add_rule(request: web.Request) -> web.Response:
     except re.error as exc:
         raise invalid_parameters([InvalidParameter("match.to_pattern",
                                                    f"is not a valid regular expression: {exc}")]) from None
-    return json_response(rule.to_dict(), status=201)
+    return json_response(_named(backend, rule.to_dict()), status=201)
 
 
 async def delete_rule(request: web.Request) -> web.Response:
