@@ -8,7 +8,9 @@ the schema specialised for those values gives the same verdict with a fraction o
 
 Only conditions at a fixed place of the instance (reached through `properties` alone) are specialised; those
 under `items`, `additionalProperties` and the like stay as they are. A schema with `unevaluatedProperties` or
-`unevaluatedItems` is left whole: an `if` that passes marks what it read as evaluated.
+`unevaluatedItems` is left whole (an `if` that passes marks what it read as evaluated), and so is one with a
+`$ref` left after inlining (a recursive one, such as /v1's failover items: compiled apart, it would resolve
+elsewhere).
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def _walk(schema: Any, at: Path, visit: Callable[[dict, Path], None]) -> None:
 
 
 def specialisable(schema: Any) -> bool:
-    """False when the schema uses keywords that specialising could change the meaning of (or cannot see)."""
+    """False when the schema (its `$ref`s inlined) uses keywords whose meaning specialising could change."""
     if isinstance(schema, dict):
         if {"unevaluatedProperties", "unevaluatedItems", "$ref", "$dynamicRef"} & schema.keys():
             return False
