@@ -258,6 +258,11 @@ class WebhookDispatcher:
         self.bus.publish(EventType.WEBHOOK_ATTEMPT, delivery, attempt)
         return ok
 
+    def _application_of(self, delivery: Delivery) -> str | None:
+        """The application the delivery's message belongs to (a JWT's send, an inbound addressed to it), if any."""
+        message = self.store.get_message(delivery.subject_uuid) if delivery.kind != "workflow" else None
+        return message.record.get("application_id") if message is not None else None
+
     def _headers(self, delivery: Delivery) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         secret = self.policy.signature_secret
@@ -266,5 +271,8 @@ class WebhookDispatcher:
                       "payload_hash": hashlib.sha256(delivery.body).hexdigest()}
             if self.policy.api_key:
                 claims["api_key"] = self.policy.api_key
+            application_id = self._application_of(delivery)
+            if application_id:
+                claims["application_id"] = application_id
             headers["Authorization"] = "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
         return headers
