@@ -142,8 +142,10 @@ async def test_a_jwt_signed_send_reaches_its_applications_receiver_not_the_defau
 async def test_signed_webhooks_of_an_applications_messages_carry_its_application_id(make_mock, receiver):
     secret = "a-signature-secret-of-32-bytes!!"
     mock = await make_mock(status_url=receiver.url("/default"), signature_secret=secret)
-    app = await create(mock, messages_app(receiver))
+    app = await create(mock, messages_app(receiver, version="v1"))
     assert (await mock.post("/v1/messages", json=V1_SMS, headers=bearer(app))).status == 202
+    inbound = {"application_id": app["id"], "content": {"type": "text", "text": "hello"}}
+    assert (await mock.post("/_mock/inbound", json=inbound)).status == 202
     assert (await mock.post("/v1/messages", json=V1_SMS, headers={"Authorization": BASIC})).status == 202
     await advance(mock, 60)
 
@@ -151,7 +153,8 @@ async def test_signed_webhooks_of_an_applications_messages_carry_its_application
         return [jwt.decode(r.headers["Authorization"].removeprefix("Bearer "), secret, algorithms=["HS256"])
                 for r in receiver.received if r.path == path]
 
-    assert {c.get("application_id") for c in claims("/shop/status")} == {app["id"]}
+    assert {c.get("application_id") for c in claims("/shop/status") + claims("/shop/inbound")} == {app["id"]}
+    assert len(claims("/shop/inbound")) == 1
     assert [c for c in claims("/default") if "application_id" in c] == []  # a Basic send has no application
     assert {c["api_key"] for c in claims("/shop/status") + claims("/default")} == {"abcd1234"}
 
