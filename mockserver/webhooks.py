@@ -23,7 +23,7 @@ from .ids import new_uuid
 from .payloads import WebhookRenderers
 from .simulation.clock import Clock
 from .simulation.events import Event, EventBus, EventType
-from .simulation.models import Message, compact_json
+from .simulation.models import Message, Workflow, compact_json
 from .simulation.store import Store
 
 log = logging.getLogger("mockserver.webhooks")
@@ -131,19 +131,27 @@ class WebhookDispatcher:
         return url, self.renderers[message.api]
 
     def _on_event(self, event: Event) -> None:
-        policy, subject = self.policy, event.subject
+        subject = event.subject
         if event.type is EventType.MESSAGE_STATUS:
             url, renderers = self.route(subject, "status")
             if url:
                 self.enqueue("status", url, subject.message_uuid, renderers.status(subject, event.detail))
-        elif event.type is EventType.WORKFLOW_FINISHED and policy.status_url:
+        elif event.type is EventType.WORKFLOW_FINISHED:
             report = self.renderers[subject.api].workflow_report
-            if report:
-                self.enqueue("workflow", policy.status_url, subject.workflow_uuid, report(subject, self.store))
+            url = self._report_url(subject) if report else None
+            if url:
+                self.enqueue("workflow", url, subject.workflow_uuid, report(subject, self.store))
         elif event.type is EventType.INBOUND_RECEIVED:
             url, renderers = self.route(subject, "inbound")
             if url:
                 self.enqueue("inbound", url, subject.message_uuid, renderers.inbound(subject))
+
+    def _report_url(self, workflow: Workflow) -> str | None:
+        """Where a workflow's report goes: where its first message's status webhooks go (its application's URL for
+        a JWT's send); the account's status URL once that message is pruned."""
+        first = workflow.items[0].message_uuid
+        message = self.store.get_message(first) if first else None
+        return self.route(message, "status")[0] if message is not None else self.policy.status_url
 
     def number_after(self, newest: list[Delivery]) -> None:
         """Number new deliveries after the newest one the store holds (a state file of an earlier version holds

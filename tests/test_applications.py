@@ -9,7 +9,7 @@ import uuid
 import jwt
 import pytest
 
-from .support import BASIC, advance, post, sms
+from .support import BASIC, advance, messenger, post, sms, workflow
 
 V1_SMS = {"channel": "sms", "message_type": "text", "to": "447700900000", "from": "447700900001", "text": "hi"}
 
@@ -157,6 +157,17 @@ async def test_signed_webhooks_of_an_applications_messages_carry_its_application
     assert len(claims("/shop/inbound")) == 1
     assert [c for c in claims("/default") if "application_id" in c] == []  # a Basic send has no application
     assert {c["api_key"] for c in claims("/shop/status") + claims("/default")} == {"abcd1234"}
+
+
+async def test_a_jwt_signed_workflows_report_reaches_its_applications_receiver(make_mock, receiver):
+    mock = await make_mock(status_url=receiver.url("/default"))
+    app = await create(mock, messages_app(receiver, version="v0.1"))
+    response = await mock.post("/beta/workflows", json=workflow(messenger(), sms()), headers=bearer(app))
+    assert response.status == 202
+    await advance(mock, 1200)
+    reports = [body for body in receiver.bodies("/shop/status") if "template" in body]
+    assert [r["workflow_uuid"] for r in reports] == [(await response.json())["workflow_uuid"]]
+    assert receiver.bodies("/default") == []
 
 
 async def test_messages_version_shapes_the_webhooks_on_every_path(make_mock, receiver):
