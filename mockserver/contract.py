@@ -207,6 +207,7 @@ class Contract:
         self._rs_registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in documents])
         self._compiled = {name: self._compile(doc) for name, doc in self._documents.items()}
         self._keywords = _Keywords(documents)
+        self._judges: dict[str, Callable[[object], bool]] = {}  # schema name -> judge(name), made on first use
 
     def problems(self, schema: str, instance: object) -> list[InvalidParameter]:
         """Every violation of `schema` (its path in the schema dir, without .json), ordered by path.
@@ -242,7 +243,10 @@ class Contract:
         return _ordered(found)
 
     def is_valid(self, schema: str, instance: object) -> bool:
-        return self.judge(schema)(instance)
+        judge = self._judges.get(schema)
+        if judge is None:
+            judge = self._judges[schema] = self.judge(schema)
+        return judge(instance)
 
     def judge(self, schema: str) -> Callable[[object], bool]:
         """`is_valid` of one schema, looked up once: an emulated endpoint asks it on every request."""

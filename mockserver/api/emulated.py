@@ -27,14 +27,14 @@ def endpoint(app: web.Application, generation: Generation, spec: Endpoint) -> Ha
             caller = auth.check(request.headers.get("Authorization"))
             body = await read(request)
             valid = judge(body)
-            backend = accounts.of(caller)
             if edge.active:  # faults, rate limits, balance: one test when none is set
-                answer = await edge.answer(request, caller, backend, dialect,
+                answer = await edge.answer(request, caller, accounts.of(caller), dialect,
                                            functools.partial(recipient, body) if valid and recipient else None)
                 if answer is not None:
                     return answer
             if not valid:
                 raise invalid(contract.problems(schema, body))
+            backend = accounts.of(caller)  # after the refusal: an invalid body makes no account
             if caller.application_id is not None:  # a JWT: the messages belong to its application
                 backend = backend.sent_by(caller.application_id)
             return json_response(act(backend, body, name), status=202)
